@@ -1,0 +1,121 @@
+"""The application factory: settings, backend, blueprints and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from flask import Flask, current_app
+
+from .errors import register_error_handlers
+from .store import Backend, EmbeddedStore
+from .vocab import DEFAULT_BASE_IRI
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR: Final = Path(__file__).resolve().parents[1]
+BACKENDS: Final = ("embedded", "sparql")
+
+DEFAULTS: Final[dict[str, Any]] = {
+    "BACKEND": "embedded",
+    "SPARQL_URL": None,
+    "DATA_DIR": str(PROJECT_DIR / "var"),
+    "PROJECT_DIR": str(PROJECT_DIR),
+    "BASE_IRI": DEFAULT_BASE_IRI,
+    "QUERY_TIMEOUT": 10.0,
+    "MAX_ROWS": 100_000,
+    "MAX_CONTENT_LENGTH": 1_000_000,
+}
+
+
+@dataclass(frozen=True)
+class State:
+    """Per-application state, kept in ``app.extensions["escp4i"]``."""
+
+    backend: Backend
+    base_iri: str
+    project_dir: Path
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | None = None) -> Flask:
+    """Create the web application.
+
+    Settings come, in order, from DEFAULTS, ``ESCP_*`` environment variables and
+    ``config``; a backend passed in wins over the configured one.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("ESCP")
+    if config:
+        app.config.from_mapping(config)
+    _check_config(app.config)
+    state = State(
+        backend=backend or _backend_from_config(app.config),
+        base_iri=app.config["BASE_IRI"],
+        project_dir=Path(app.config["PROJECT_DIR"]),
+    )
+    app.extensions["escp4i"] = state
+
+    from . import api, home, pages, sparql
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(api.bp)
+    # Pages last: its catch-all routes for minted IRIs must not shadow the others.
+    app.register_blueprint(pages.bp)
+    register_error_handlers(app)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"release": state.backend.info, "nav_links": _nav_links(app)}
+
+    return app
+
+
+def get_state() -> State:
+    """Return the state of the current application."""
+    state: State = current_app.extensions["escp4i"]
+    return state
+
+
+def get_backend() -> Backend:
+    """Return the backend of the current application."""
+    return get_state().backend
+
+
+def _check_config(config: Mapping[str, Any]) -> None:
+    if config["BACKEND"] not in BACKENDS:
+        raise ValueError(
+            f"ESCP_BACKEND={config['BACKEND']!r} is not a backend; "
+            f"legal values: {', '.join(BACKENDS)}"
+        )
+    if config["BACKEND"] == "sparql" and not config["SPARQL_URL"]:
+        raise ValueError("ESCP_BACKEND=sparql needs ESCP_SPARQL_URL, the endpoint's query URL")
+    base = str(config["BASE_IRI"])
+    if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
+        raise ValueError(f"ESCP_BASE_IRI={base!r} must be an http(s) IRI ending in '/'")
+    timeout = config["QUERY_TIMEOUT"]
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ValueError(f"ESCP_QUERY_TIMEOUT={timeout!r} must be a positive number of seconds")
+
+
+def _backend_from_config(config: Mapping[str, Any]) -> Backend:
+    if config["BACKEND"] == "embedded":
+        return EmbeddedStore.current(Path(config["DATA_DIR"]))
+    from .remote import SparqlEndpointStore
+
+    return SparqlEndpointStore(str(config["SPARQL_URL"]), timeout=float(config["QUERY_TIMEOUT"]))
+
+
+def _nav_links(app: Flask) -> list[tuple[str, str]]:
+    """Return the navigation entries of the blueprints that are registered."""
+    candidates = [
+        ("sparql.endpoint", "SPARQL"),
+        ("pages.dataset", "Dataset"),
+        ("api.index", "API"),
+    ]
+    return [(endpoint, label) for endpoint, label in candidates if endpoint in app.view_functions]

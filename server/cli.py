@@ -1,0 +1,222 @@
+"""The ``escp4i`` command: convert, build, validate, query and serve."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import pyoxigraph as ox
+
+from . import build as builder
+from . import convert as converter
+from .app import DEFAULTS, PROJECT_DIR
+from .vocab import DEFAULT_BASE_IRI
+
+log = logging.getLogger(__name__)
+
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("escp4i-kg")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@click.group()
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ESCP_PROJECT_DIR",
+    default=PROJECT_DIR,
+    show_default=True,
+    help="Folder holding ontology/, data/, shapes/ and queries/.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ESCP_DATA_DIR",
+    default=Path(DEFAULTS["DATA_DIR"]),
+    show_default=True,
+    help="Folder where builds are written and served from.",
+)
+@click.option("--base-iri", envvar="ESCP_BASE_IRI", default=DEFAULT_BASE_IRI, show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def main(
+    ctx: click.Context, project_dir: Path, data_dir: Path, base_iri: str, verbose: bool
+) -> None:
+    """The ESCP-4i knowledge graph: build, check, query and serve it."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"project_dir": project_dir, "data_dir": data_dir, "base_iri": base_iri}
+
+
+@main.command()
+@click.pass_obj
+def convert(obj: dict[str, Any]) -> None:
+    """Regenerate data/*.ttl from the source tables in data/sources/."""
+    try:
+        paths = converter.write(obj["project_dir"] / "data")
+    except converter.ConversionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.pass_obj
+def build(obj: dict[str, Any]) -> None:
+    """Validate the graph and build the store that `serve` uses (swapped in on success)."""
+    started = time.monotonic()
+    try:
+        info = builder.build(
+            obj["project_dir"],
+            obj["data_dir"],
+            base_iri=obj["base_iri"],
+            version=_version(),
+            progress=_progress,
+        )
+    except builder.BuildError as exc:
+        raise click.ClickException(f"build failed, the served store is unchanged.\n{exc}") from exc
+    click.echo(
+        f"built release {info.release}: {info.triples} triples "
+        f"{info.graphs} in {time.monotonic() - started:.2f} s -> {info.path}"
+    )
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "turtle"]), default="text", show_default=True
+)
+@click.pass_obj
+def validate(obj: dict[str, Any], fmt: str) -> None:
+    """Run the build's checks and print the SHACL report; exit 0 only if the data conforms."""
+    try:
+        graphs = builder.load_graphs(obj["project_dir"])
+    except builder.BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _progress(f"validating {len(graphs['data'])} data triples")
+    report = builder.validate(graphs)
+    if fmt == "turtle":
+        click.echo(report.graph.serialize(format="turtle"))
+    else:
+        click.echo(report.text)
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the query from a file, e.g. queries/key-figures.rq.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    show_default=True,
+    type=click.Choice(["table", *RESULT_FORMATS, *GRAPH_FORMATS]),
+)
+@click.pass_obj
+def query(obj: dict[str, Any], sparql: str | None, file: Path | None, fmt: str) -> None:
+    """Run a SPARQL query on the built store."""
+    from .store import EmbeddedStore
+
+    if (sparql is None) == (file is None):
+        raise click.UsageError("give either a query or --file, not both or neither")
+    text = file.read_text(encoding="utf-8") if file else str(sparql)
+    try:
+        store = EmbeddedStore.current(obj["data_dir"])
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        result = store.query(text)
+    except SyntaxError as exc:
+        click.echo(f"Error: bad query: {' '.join(str(exc).split())}", err=True)
+        sys.exit(2)
+    click.echo(_render(result, fmt), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: dict[str, Any], host: str, port: int, dev: bool, workers: int, threads: int) -> None:
+    """Serve the SPARQL endpoint and pages on the embedded store (building it if needed)."""
+    import os
+
+    if builder.current_build(obj["data_dir"]) is None:
+        click.echo("no store built yet: building it first", err=True)
+        obj_ctx = click.get_current_context()
+        obj_ctx.invoke(build)
+    os.environ.setdefault("ESCP_DATA_DIR", str(obj["data_dir"]))
+    os.environ.setdefault("ESCP_BASE_IRI", obj["base_iri"])
+    os.environ.setdefault("ESCP_PROJECT_DIR", str(obj["project_dir"]))
+    if dev:
+        from .app import create_app
+
+        create_app().run(host=host, port=port)
+        return
+    from .wsgi import run_gunicorn
+
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+
+
+def _progress(message: str) -> None:
+    log.info("%s", message)
+    if sys.stderr.isatty():
+        click.echo(click.style(f"… {message}", fg="cyan"), err=True)
+
+
+def _render(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str) -> str:
+    if isinstance(result, ox.QueryBoolean):
+        if fmt in RESULT_FORMATS:
+            return result.serialize(format=RESULT_FORMATS[fmt]).decode()
+        return ("true" if result else "false") + "\n"
+    if isinstance(result, ox.QueryTriples):
+        rdf = GRAPH_FORMATS.get(fmt, ox.RdfFormat.TURTLE)
+        return ox.serialize(result, format=rdf).decode()
+    if fmt in RESULT_FORMATS:
+        return result.serialize(format=RESULT_FORMATS[fmt]).decode()
+    if fmt in GRAPH_FORMATS:
+        raise click.UsageError(f"--format {fmt} is for CONSTRUCT/DESCRIBE results")
+    return _table(result)
+
+
+def _table(result: ox.QuerySolutions) -> str:
+    names = [v.value for v in result.variables]
+    rows = [[_cell(s[n]) for n in names] for s in result]
+    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    line = "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    out.append(f"({len(rows)} rows)")
+    return "\n".join(out) + "\n"
+
+
+def _cell(term: Any) -> str:
+    if term is None:
+        return ""
+    return str(term.value) if hasattr(term, "value") else str(term)

@@ -1,0 +1,75 @@
+"""The landing page with the key figures, and the health check."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, jsonify, render_template
+
+from .app import get_backend, get_state
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """Show what the dataset is and its key figures, stated against enumerated."""
+    return render_template(
+        "home.html",
+        figures=run_file("key-figures.rq"),
+        totals=run_file("enumerated-counts.rq"),
+    )
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Report that the backend answers, and which release it serves."""
+    backend = get_backend()
+    result = backend.query("ASK { ?s ?p ?o }")
+    ok = isinstance(result, ox.QueryBoolean) and bool(result)
+    response = jsonify(
+        {
+            "status": "ok" if ok else "empty",
+            "release": backend.info.release,
+            "triples": backend.info.triples,
+        }
+    )
+    response.status_code = 200 if ok else 503
+    return response
+
+
+def run_file(name: str) -> list[dict[str, Any]]:
+    """Run a query file of ``queries/`` and return its rows as plain values."""
+    state = get_state()
+    text = (state.project_dir / "queries" / name).read_text(encoding="utf-8")
+    result = state.backend.query(text)
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError(f"{name} is not a SELECT query")
+    names = [v.value for v in result.variables]
+    rows = []
+    for solution in result:
+        row: dict[str, Any] = {}
+        for name_ in names:
+            term = solution[name_]
+            row[name_] = _plain(term)
+        rows.append(row)
+    return rows
+
+
+def _plain(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> Any:
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        if datatype.endswith(("#integer", "#int", "#long")):
+            return int(term.value)
+        if datatype.endswith(("#decimal", "#double", "#float")):
+            return float(term.value)
+        if datatype.endswith("#boolean"):
+            return term.value == "true"
+        return term.value
+    return term.value if isinstance(term, ox.NamedNode) else str(term)

@@ -1,0 +1,103 @@
+"""The backend seam: one small protocol that routes query, with the embedded implementation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeAlias
+
+import pyoxigraph as ox
+
+from .build import BuildInfo, current_build
+
+log = logging.getLogger(__name__)
+
+QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+Substitutions: TypeAlias = Mapping[ox.Variable, ox.NamedNode | ox.Literal]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An RDF dataset chosen by the request (SPARQL 1.1 Protocol 2.1.4); empty means default.
+
+    With no graphs named, the default graph is the union of all named graphs.
+    """
+
+    default_graphs: Sequence[str] = field(default_factory=tuple)
+    named_graphs: Sequence[str] = field(default_factory=tuple)
+
+    def is_default(self) -> bool:
+        return not self.default_graphs and not self.named_graphs
+
+
+class Backend(Protocol):
+    """What routes may ask of the data, wherever it lives."""
+
+    @property
+    def info(self) -> BuildInfo:
+        """The release being served."""
+        ...
+
+    def query(
+        self,
+        text: str,
+        *,
+        substitutions: Substitutions | None = None,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """Run a SPARQL query; raise SyntaxError for a malformed one."""
+        ...
+
+    def close(self) -> None:
+        """Release the resources the backend holds."""
+        ...
+
+
+class EmbeddedStore:
+    """A pyoxigraph store written by ``escp4i build``, opened read-only."""
+
+    def __init__(self, build_dir: Path) -> None:
+        self._info = BuildInfo.load(build_dir)
+        # Read-only opens let several server workers share one build (RocksDB LOCK).
+        self._store = ox.Store.read_only(str(build_dir / "store"))
+        log.info("opened release %s at %s", self._info.release, build_dir)
+
+    @classmethod
+    def current(cls, data_dir: Path) -> EmbeddedStore:
+        """Open the build that ``data_dir/current`` points at."""
+        build_dir = current_build(data_dir)
+        if build_dir is None:
+            raise FileNotFoundError(f"no store built in {data_dir}: run `escp4i build` first")
+        return cls(build_dir)
+
+    @property
+    def info(self) -> BuildInfo:
+        return self._info
+
+    @property
+    def store(self) -> ox.Store:
+        return self._store
+
+    def query(
+        self,
+        text: str,
+        *,
+        substitutions: Substitutions | None = None,
+        dataset: Dataset | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        kwargs: dict[str, object] = {"base_iri": base_iri}
+        if dataset is None or dataset.is_default():
+            kwargs["use_default_graph_as_union"] = True
+        else:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs] or None
+        if substitutions:
+            kwargs["substitutions"] = dict(substitutions)
+        return self._store.query(text, **kwargs)  # type: ignore[arg-type]  # kwargs typed loosely on purpose
+
+    def close(self) -> None:
+        del self._store
