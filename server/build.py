@@ -9,10 +9,10 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
@@ -20,7 +20,7 @@ from rdflib import Graph, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
-from . import describe
+from . import describe, dumps
 from .vocab import DEFAULT_BASE_IRI, GRAPHS, bind_families, graph_iri, rebase
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class BuildInfo:
     triples: int
     graphs: dict[str, int]
     path: str
+    dumps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -176,6 +177,10 @@ def build(
     try:
         step("loading the store")
         counts = _load_store(tmp_dir / "store", graphs, base_iri)
+        step("writing the dumps")
+        store = ox.Store.read_only(str(tmp_dir / "store"))
+        files = dumps.write(store, tmp_dir / "dumps")
+        del store
         (tmp_dir / "validation.ttl").write_text(
             report.graph.serialize(format="turtle"), encoding="utf-8"
         )
@@ -188,6 +193,7 @@ def build(
             triples=sum(counts.values()),
             graphs=counts,
             path=str(build_dir),
+            dumps=files,
         )
         (tmp_dir / "build.json").write_text(info.to_json(), encoding="utf-8")
         tmp_dir.rename(build_dir)
