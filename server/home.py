@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from .app import get_backend, get_state
+from .charts import bar_chart
+from .overview import overview
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +19,26 @@ bp = Blueprint("home", __name__)
 
 @bp.get("/")
 def index() -> str:
-    """Show what the dataset is and its key figures, stated against enumerated."""
+    """Show what the dataset is: key figures stated against enumerated, charts and lists."""
+    state = get_state()
+    lists = overview(state.backend, state.base_iri, request.script_root)
+    charts = {
+        "funding": bar_chart(
+            "Partnerships per funding type", lists.by_funding, chart_id="chart-funding"
+        ),
+        "country": bar_chart(
+            "Member cluster organisations per country", lists.by_country, chart_id="chart-country"
+        ),
+        "market": bar_chart(
+            "Partnerships per target market", lists.by_market, chart_id="chart-market"
+        ),
+    }
     return render_template(
         "home.html",
         figures=run_file("key-figures.rq"),
         totals=run_file("enumerated-counts.rq"),
+        lists=lists,
+        charts=charts,
     )
 
 
