@@ -120,11 +120,12 @@ class Row:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def list(self, key: str) -> list[str]:
+    def values_of(self, key: str) -> list[str]:
+        """Split a ``;``-separated field into its values."""
         return [v.strip() for v in self[key].split(";") if v.strip()]
 
     def sources(self) -> list[URIRef]:
-        urls = self.list("source_urls")
+        urls = self.values_of("source_urls")
         if not urls:
             raise ConversionError(f"{self.where()}: no source_urls")
         for url in urls:
@@ -228,9 +229,9 @@ class Converter:
             g.add((p, ESCP.fundingType, ID[f"funding/{funding}"]))
         if strand:
             g.add((p, ESCP.strand, ID[f"strand/{strand}"]))
-        for sector in row.list("sectors"):
+        for sector in row.values_of("sectors"):
             self._sector(p, sector, row)
-        for market in row.list("target_markets"):
+        for market in row.values_of("target_markets"):
             g.add((p, ESCP.targetMarket, self._market(market, row)))
         for key, prop in (("start", SCHEMA.startDate), ("end", SCHEMA.endDate)):
             if row[key]:
@@ -451,7 +452,7 @@ def _sources(g: Graph, subject: URIRef, urls: Iterable[URIRef]) -> None:
 
 def _verification_urls(row: Row) -> Iterator[URIRef]:
     """Turn ``owner/repo:path`` references into GitHub blob URLs at the recorded commit."""
-    for ref in row.list("verification"):
+    for ref in row.values_of("verification"):
         repo, _, path = ref.partition(":")
         if repo not in VERIFICATION_COMMITS or not path:
             raise ConversionError(f"{row.where()}: unknown verification source {ref!r}")

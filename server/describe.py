@@ -77,8 +77,8 @@ def dataset(
 def _statistics(g: Graph, ds: URIRef, data: Graph) -> None:
     subjects = set(data.subjects())
     objects = set(data.objects())
-    predicates = set(data.predicates())
-    classes: dict[URIRef, set[object]] = {}
+    predicates = {p for p in data.predicates() if isinstance(p, URIRef)}
+    classes: dict[URIRef, set[object]] = {}  # class -> its instances
     for s, o in data.subject_objects(RDF.type):
         if isinstance(o, URIRef):
             classes.setdefault(o, set()).add(s)
