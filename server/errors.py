@@ -61,6 +61,20 @@ class UnsupportedMediaTypeError(AppError):
     title = "Unsupported media type"
 
 
+class UnprocessableError(AppError):
+    """A well-formed query this service will not finish: too large a result, or an engine crash."""
+
+    status = 422
+    title = "Query not answered"
+
+
+class BadGatewayError(AppError):
+    """The SPARQL endpoint behind the service answered with something unusable."""
+
+    status = 502
+    title = "Bad gateway"
+
+
 class BackendUnavailableError(AppError):
     status = 503
     title = "Service unavailable"

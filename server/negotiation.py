@@ -21,6 +21,8 @@ class Offer:
     rdf: ox.RdfFormat | None = None
     results: ox.QueryResultsFormat | None = None
     extension: str | None = None
+    #: Other short names that mean this offer in its table (``xml`` asks RDF/XML of a graph).
+    aliases: tuple[str, ...] = ()
 
 
 JSON_RESULTS: Final = Offer(
@@ -36,8 +38,12 @@ TSV_RESULTS: Final = Offer(
 
 TURTLE: Final = Offer("text/turtle", "ttl", rdf=ox.RdfFormat.TURTLE, extension="ttl")
 NTRIPLES: Final = Offer("application/n-triples", "nt", rdf=ox.RdfFormat.N_TRIPLES, extension="nt")
-JSONLD: Final = Offer("application/ld+json", "jsonld", rdf=ox.RdfFormat.JSON_LD, extension="jsonld")
-RDFXML: Final = Offer("application/rdf+xml", "rdf", rdf=ox.RdfFormat.RDF_XML, extension="rdf")
+JSONLD: Final = Offer(
+    "application/ld+json", "jsonld", rdf=ox.RdfFormat.JSON_LD, extension="jsonld", aliases=("json",)
+)
+RDFXML: Final = Offer(
+    "application/rdf+xml", "rdf", rdf=ox.RdfFormat.RDF_XML, extension="rdf", aliases=("xml",)
+)
 NQUADS: Final = Offer("application/n-quads", "nq", rdf=ox.RdfFormat.N_QUADS, extension="nq")
 TRIG: Final = Offer("application/trig", "trig", rdf=ox.RdfFormat.TRIG, extension="trig")
 HTML: Final = Offer("text/html", "html", extension="html")
@@ -102,11 +108,33 @@ def by_name(name: str, offers: Sequence[Offer]) -> Offer | None:
 
     >>> by_name("turtle", GRAPHS).media_type
     'text/turtle'
-    >>> by_name("json", GRAPHS) is None
+    >>> by_name("xml", GRAPHS).media_type
+    'application/rdf+xml'
+    >>> by_name("json", PAGES[:2]) is None
     True
     """
     key = ALIASES.get(name.strip().lower())
-    return next((o for o in offers if o.name == key), None)
+    return next((o for o in offers if o.name == key), None) or next(
+        (o for o in offers if key in o.aliases), None
+    )
+
+
+def requested_name(values: Sequence[str], offers: Sequence[Offer]) -> str | None:
+    """Return the first of a request's format names that is on offer, else the first one.
+
+    Clients repeat themselves (SPARQLWrapper sends ``format=tsv&format=text/tab-separated-values``
+    and the same as ``output=`` and ``results=``), so any name on offer will do; with none
+    on offer, the first is returned for ``choose()`` to refuse.
+
+    >>> requested_name(["rdf+xml", "application/rdf+xml"], GRAPHS)
+    'rdf+xml'
+    >>> requested_name(["yaml", "csv"], SOLUTIONS)
+    'csv'
+    >>> requested_name([], SOLUTIONS) is None
+    True
+    """
+    known = next((v for v in values if by_name(v, offers) is not None), None)
+    return known or next(iter(values), None)
 
 
 def choose(accept: MIMEAccept, offers: Sequence[Offer], explicit: str | None = None) -> Offer:

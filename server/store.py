@@ -11,6 +11,7 @@ from typing import Protocol, TypeAlias
 import pyoxigraph as ox
 
 from .build import BuildInfo, current_build
+from .worker import dataset_options
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ Substitutions: TypeAlias = Mapping[ox.Variable, ox.NamedNode | ox.Literal]
 class Dataset:
     """An RDF dataset chosen by the request (SPARQL 1.1 Protocol 2.1.4); empty means default.
 
-    With no graphs named, the default graph is the union of all named graphs.
+    With no graphs named, the query's FROM and FROM NAMED apply; with neither, the default
+    graph is the union of all named graphs.
     """
 
     default_graphs: Sequence[str] = field(default_factory=tuple)
@@ -60,6 +62,7 @@ class EmbeddedStore:
     """A pyoxigraph store written by ``escp4i build``, opened read-only."""
 
     def __init__(self, build_dir: Path) -> None:
+        self._build_dir = build_dir
         self._info = BuildInfo.load(build_dir)
         # Read-only opens let several server workers share one build (RocksDB LOCK).
         self._store = ox.Store.read_only(str(build_dir / "store"))
@@ -81,6 +84,11 @@ class EmbeddedStore:
     def store(self) -> ox.Store:
         return self._store
 
+    @property
+    def build_dir(self) -> Path:
+        """The build folder; its ``store`` subfolder is what query workers open."""
+        return self._build_dir
+
     def query(
         self,
         text: str,
@@ -89,12 +97,11 @@ class EmbeddedStore:
         dataset: Dataset | None = None,
         base_iri: str | None = None,
     ) -> QueryResult:
-        kwargs: dict[str, object] = {"base_iri": base_iri}
-        if dataset is None or dataset.is_default():
-            kwargs["use_default_graph_as_union"] = True
-        else:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in dataset.default_graphs]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in dataset.named_graphs] or None
+        dataset = dataset or Dataset()
+        kwargs: dict[str, object] = {
+            "base_iri": base_iri,
+            **dataset_options(text, dataset.default_graphs, dataset.named_graphs),
+        }
         if substitutions:
             kwargs["substitutions"] = dict(substitutions)
         return self._store.query(text, **kwargs)  # type: ignore[arg-type]  # kwargs typed loosely on purpose
