@@ -28,6 +28,13 @@ DEFAULTS: Final[dict[str, Any]] = {
     "QUERY_TIMEOUT": 10.0,
     "MAX_ROWS": 100_000,
     "MAX_CONTENT_LENGTH": 1_000_000,
+    # User queries run in this many worker processes per server process, each capped in memory.
+    "QUERY_WORKERS": 2,
+    "QUERY_MEMORY_MB": 2048,
+    # Screened before parsing: deeper nesting crashes the engine (STACK.md).
+    "QUERY_MAX_DEPTH": 64,
+    "QUERY_MAX_OPERATORS": 1000,
+    "ANSWER_CACHE_MB": 64,
 }
 
 

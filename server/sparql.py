@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from . import query_ui, service, worker
 from .app import get_state
+from .cache import AnswerCache
 from .errors import (
     BadRequestError,
     NotAcceptableError,
@@ -135,18 +136,14 @@ def run(operation: Operation) -> worker.Answer:
             max_rows=limits.max_rows,
             prefixes=_prefixes(state.base_iri),
         )
-        if isinstance(state.backend, EmbeddedStore):
-            config = current_app.config
-            pool = worker.shared_pool(
-                state.backend.build_dir / "store",
-                size=int(config.get("QUERY_WORKERS", 2)),
-                memory_mb=int(config.get("QUERY_MEMORY_MB", 2048)),
-            )
-            return pool.run(job, timeout=limits.timeout)
-        result = state.backend.query(
-            operation.query, dataset=operation.dataset, base_iri=state.base_iri
-        )
-        return worker.serialize(result, job)
+        # The release is immutable: an answer is good until the release changes.
+        key = _cache_key(job, state.backend.info.release)
+        cached = None if _no_cache() else _answers().get(key)
+        if cached is not None:
+            return cached
+        answer = _answer(job, operation, limits)
+        _answers().put(key, answer)
+        return answer
     except SyntaxError as exc:
         message = " ".join(str(exc).split())
         raise BadRequestError(f"the query is malformed: {message}", **position(message)) from exc
@@ -174,6 +171,53 @@ def run(operation: Operation) -> worker.Answer:
         ) from exc
 
 
+def _answer(job: worker.Job, operation: Operation, limits: service.Limits) -> worker.Answer:
+    """Run a job: in a worker process on the embedded store, in process on a remote one."""
+    state = get_state()
+    if isinstance(state.backend, EmbeddedStore):
+        config = current_app.config
+        pool = worker.shared_pool(
+            state.backend.build_dir / "store",
+            size=int(config["QUERY_WORKERS"]),
+            memory_mb=int(config["QUERY_MEMORY_MB"]),
+        )
+        return pool.run(job, timeout=limits.timeout)
+    result = state.backend.query(
+        operation.query, dataset=operation.dataset, base_iri=state.base_iri
+    )
+    return worker.serialize(result, job)
+
+
+def _cache_key(job: worker.Job, release: str) -> tuple[object, ...]:
+    return (
+        release,
+        job.query,
+        tuple(job.default_graphs),
+        tuple(job.named_graphs),
+        job.base_iri,
+        job.solutions,
+        job.graph,
+        job.max_rows,
+    )
+
+
+def _no_cache() -> bool:
+    """Return True when the client asks for a fresh answer (a request ``no-cache``)."""
+    return bool(request.cache_control.no_cache) or "no-cache" in request.pragma
+
+
+def _answers() -> AnswerCache[worker.Answer]:
+    """Return the app's answer cache, made on first use."""
+    extensions = current_app.extensions
+    if "escp4i.answers" not in extensions:
+        extensions["escp4i.answers"] = AnswerCache[worker.Answer](
+            max_bytes=int(current_app.config["ANSWER_CACHE_MB"]) * 2**20,
+            size=lambda a: len(a.body) + 100,
+        )
+    cache: AnswerCache[worker.Answer] = extensions["escp4i.answers"]
+    return cache
+
+
 def current_limits() -> service.Limits:
     """Return the limits of the current application."""
     config = current_app.config
@@ -181,8 +225,8 @@ def current_limits() -> service.Limits:
         timeout=float(config["QUERY_TIMEOUT"]),
         max_rows=int(config["MAX_ROWS"]),
         max_bytes=int(config.get("MAX_CONTENT_LENGTH") or 0),
-        max_depth=int(config.get("QUERY_MAX_DEPTH", 64)),
-        max_operators=int(config.get("QUERY_MAX_OPERATORS", 1000)),
+        max_depth=int(config["QUERY_MAX_DEPTH"]),
+        max_operators=int(config["QUERY_MAX_OPERATORS"]),
     )
 
 
