@@ -20,13 +20,15 @@ from rdflib import Graph, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
-from . import describe, dumps
+from . import catalog, describe, dumps
 from .vocab import DEFAULT_BASE_IRI, GRAPHS, bind_families, graph_iri, rebase
 
 log = logging.getLogger(__name__)
 
 #: Input folders below the project root, each loaded into its own named graph.
 INPUTS: Final = {"ontology": "ontology", "data": "data", "shapes": "shapes"}
+#: Folders whose files also make up a release (hashed into its identity).
+RELEASE_FOLDERS: Final = {**INPUTS, "queries": "queries"}
 KEEP_BUILDS: Final = 3
 CURRENT: Final = "current"
 
@@ -136,10 +138,11 @@ def validate(graphs: dict[str, Graph]) -> Validation:
 def content_hash(root: Path, base_iri: str) -> str:
     """Hash the input files and the base IRI: the identity of a release."""
     digest = hashlib.sha256(base_iri.encode())
-    for name, paths in input_files(root).items():
-        for path in paths:
-            digest.update(f"{name}/{path.name}\0".encode())
-            digest.update(path.read_bytes())
+    for folder in RELEASE_FOLDERS.values():
+        for path in sorted((root / folder).glob("*.*")):
+            if path.suffix in (".ttl", ".rq"):
+                digest.update(f"{folder}/{path.name}\0".encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -166,6 +169,10 @@ def build(
     if not report.conforms:
         raise DataInvalidError(_violation_summary(report), report)
     graphs = {name: _rebased(g, base_iri) for name, g in graphs.items()}
+    try:
+        graphs["queries"] = catalog.examples_graph(root / "queries", base_iri)
+    except catalog.CatalogError as exc:
+        raise BuildError(str(exc)) from exc
     digest = content_hash(root, base_iri)
     built_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     release = f"{version}+{digest[:12]}"

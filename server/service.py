@@ -136,6 +136,8 @@ def description(
     for offer in formats:
         add(service, SD_NS + "resultFormat", ox.NamedNode(FORMATS + FORMAT_IRIS[offer.name]))
     add(service, SD_NS + "defaultDataset", dataset)
+    # The named queries are SPARQL examples in their own graph: the endpoint is all one needs.
+    add(service, RDFS + "seeAlso", ox.NamedNode(graph_iri("queries", base_iri)))
     for name, label, definition in _LIMIT_TERMS:
         term = ox.NamedNode(ESCP + name)
         add(service, term.value, _limit_value(limits, name))

@@ -47,6 +47,7 @@ GRAPHS: Final = {
     "data": "graph/data",
     "shapes": "graph/shapes",
     "meta": "graph/meta",
+    "queries": "graph/queries",
 }
 
 #: Prefixes written into every Turtle file and offered to SPARQL users.

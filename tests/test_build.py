@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from server.build import BuildError, BuildInfo, DataInvalidError, build, current_build
 from server.cli import main
 from server.store import EmbeddedStore
-from server.vocab import DEFAULT_BASE_IRI, graph_iri
+from server.vocab import DEFAULT_BASE_IRI, GRAPHS, graph_iri
 
 COUNT_PARTNERSHIPS = (
     "SELECT (COUNT(?p) AS ?n) WHERE { ?p a <https://w3id.org/escp4i/def#Partnership> }"
@@ -30,7 +30,8 @@ def test_build_keeps_inputs_in_separate_named_graphs(
     result = store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")
     assert isinstance(result, ox.QuerySolutions)
     graphs = {s["g"].value for s in result}
-    assert graphs == {graph_iri(n) for n in ("data", "meta", "ontology", "shapes")}
+    assert graphs == {graph_iri(n) for n in GRAPHS}
+    assert {"data", "meta", "ontology", "shapes", "queries"} <= set(GRAPHS)
     assert built.graphs["data"] > 1000
     assert built.triples == sum(built.graphs.values())
 
