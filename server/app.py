@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from flask import Flask, current_app
 
+from .cache import ResponseCache
 from .errors import register_error_handlers
 from .store import Backend, EmbeddedStore
 from .vocab import DEFAULT_BASE_IRI
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[1]
 BACKENDS: Final = ("embedded", "sparql")
+#: Paths whose answer is not a function of the release alone.
+UNCACHED_PATHS: Final = frozenset({"/health"})
 
 DEFAULTS: Final[dict[str, Any]] = {
     "BACKEND": "embedded",
@@ -35,6 +38,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "QUERY_MAX_DEPTH": 64,
     "QUERY_MAX_OPERATORS": 1000,
     "ANSWER_CACHE_MB": 64,
+    # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
+    "RESPONSE_CACHE_MB": 64,
 }
 
 
@@ -74,6 +79,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     # Pages last: its catch-all routes for minted IRIs must not shadow the others.
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    if app.config["RESPONSE_CACHE_MB"]:
+        app.wsgi_app = ResponseCache(  # type: ignore[method-assign]  # Flask's documented hook
+            app.wsgi_app,
+            release=state.backend.info.release,
+            max_bytes=int(app.config["RESPONSE_CACHE_MB"]) * 2**20,
+            cacheable=lambda path: path not in UNCACHED_PATHS,
+        )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 
     @app.context_processor

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 V = TypeVar("V")
 
@@ -59,3 +62,77 @@ class AnswerCache(Generic[V]):
             while self._bytes > self._max:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= self._size(evicted)
+
+
+class ResponseCache:
+    """WSGI middleware that replays successful GET responses of the immutable release.
+
+    The key is the release, path, query string, ``Accept`` and whether the client takes
+    gzip; a request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional
+    request, or a path the predicate refuses goes to the application. Only 200 answers
+    without cookies are kept; a replay carries ``ESCP-Cache: hit``.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        release: str,
+        max_bytes: int,
+        cacheable: Callable[[str], bool],
+    ) -> None:
+        self.app = app
+        self.release = release
+        self.cacheable = cacheable
+        self.entries = AnswerCache[_Stored](max_bytes=max_bytes, size=lambda e: len(e[2]) + 512)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        key = self._key(environ)
+        if key is None:
+            return self.app(environ, start_response)
+        stored = self.entries.get(key)
+        if stored is not None:
+            status, headers, body = stored
+            start_response(status, [*headers, ("ESCP-Cache", "hit")])
+            return [body]
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: object = None
+        ) -> Callable[[bytes], object]:
+            captured.append((status, headers))
+            return start_response(status, headers, exc_info)  # type: ignore[arg-type]  # passed through as given
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if captured:
+            status, headers = captured[-1]
+            if status.startswith("200") and not any(h.lower() == "set-cookie" for h, _ in headers):
+                self.entries.put(key, (status, list(headers), body))
+        return [body]
+
+    def _key(self, environ: WSGIEnvironment) -> tuple[str, ...] | None:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        path = environ.get("PATH_INFO", "")
+        if not self.cacheable(path):
+            return None
+        control = environ.get("HTTP_CACHE_CONTROL", "") + environ.get("HTTP_PRAGMA", "")
+        if "no-cache" in control or "HTTP_IF_NONE_MATCH" in environ:
+            return None
+        gzip = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        return (
+            self.release,
+            path,
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_ACCEPT", ""),
+            "gzip" if gzip else "",
+        )
+
+
+_Stored = tuple[str, list[tuple[str, str]], bytes]
