@@ -12,35 +12,13 @@ from flask import Flask, current_app
 
 from .cache import ResponseCache
 from .errors import register_error_handlers
+from .settings import BACKENDS, DEFAULTS
 from .store import Backend, EmbeddedStore
-from .vocab import DEFAULT_BASE_IRI
 
 log = logging.getLogger(__name__)
 
-PROJECT_DIR: Final = Path(__file__).resolve().parents[1]
-BACKENDS: Final = ("embedded", "sparql")
 #: Paths whose answer is not a function of the release alone.
 UNCACHED_PATHS: Final = frozenset({"/health"})
-
-DEFAULTS: Final[dict[str, Any]] = {
-    "BACKEND": "embedded",
-    "SPARQL_URL": None,
-    "DATA_DIR": str(PROJECT_DIR / "var"),
-    "PROJECT_DIR": str(PROJECT_DIR),
-    "BASE_IRI": DEFAULT_BASE_IRI,
-    "QUERY_TIMEOUT": 10.0,
-    "MAX_ROWS": 100_000,
-    "MAX_CONTENT_LENGTH": 1_000_000,
-    # User queries run in this many worker processes per server process, each capped in memory.
-    "QUERY_WORKERS": 2,
-    "QUERY_MEMORY_MB": 2048,
-    # Screened before parsing: deeper nesting crashes the engine (STACK.md).
-    "QUERY_MAX_DEPTH": 64,
-    "QUERY_MAX_OPERATORS": 1000,
-    "ANSWER_CACHE_MB": 64,
-    # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
-    "RESPONSE_CACHE_MB": 64,
-}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyoxigraph as ox
-from pyshacl import validate as shacl_validate
 from rdflib import Graph, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
@@ -124,6 +123,9 @@ def load_graphs(root: Path) -> dict[str, Graph]:
 
 def validate(graphs: dict[str, Graph]) -> Validation:
     """Validate the data graph against the shapes, with the ontology alongside."""
+    # Imported here: serving processes never validate, and pyshacl costs ~8 MB each.
+    from pyshacl import validate as shacl_validate
+
     conforms, report, text = shacl_validate(
         graphs["data"],
         shacl_graph=graphs["shapes"],

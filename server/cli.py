@@ -6,25 +6,20 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pyoxigraph as ox
 
-from . import build as builder
-from . import convert as converter
-from .app import DEFAULTS, PROJECT_DIR
-from .vocab import DEFAULT_BASE_IRI
+from .settings import DEFAULT_BASE_IRI, DEFAULTS, PROJECT_DIR
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 log = logging.getLogger(__name__)
 
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
+#: --format names: pyoxigraph QueryResultsFormat and RdfFormat attribute names.
+RESULT_FORMATS = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV"}
+GRAPH_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES"}
 
 
 def _version() -> str:
@@ -73,6 +68,8 @@ def main(
 def convert(obj: dict[str, Any]) -> None:
     """Regenerate data/*.ttl from the source tables in data/sources/."""
     try:
+        from . import convert as converter
+
         paths = converter.write(obj["project_dir"] / "data")
     except converter.ConversionError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -84,6 +81,8 @@ def convert(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def build(obj: dict[str, Any]) -> None:
     """Validate the graph and build the store that `serve` uses (swapped in on success)."""
+    from . import build as builder
+
     started = time.monotonic()
     try:
         info = builder.build(
@@ -108,6 +107,8 @@ def build(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def validate(obj: dict[str, Any], fmt: str) -> None:
     """Run the build's checks and print the SHACL report; exit 0 only if the data conforms."""
+    from . import build as builder
+
     try:
         graphs = builder.load_graphs(obj["project_dir"])
     except builder.BuildError as exc:
@@ -167,7 +168,8 @@ def serve(obj: dict[str, Any], host: str, port: int, dev: bool, workers: int, th
     """Serve the SPARQL endpoint and pages on the embedded store (building it if needed)."""
     import os
 
-    if builder.current_build(obj["data_dir"]) is None:
+    # A plain check: the server's master process stays free of the build's imports.
+    if not (obj["data_dir"] / "current").exists():
         click.echo("no store built yet: building it first", err=True)
         obj_ctx = click.get_current_context()
         obj_ctx.invoke(build)
@@ -219,15 +221,19 @@ def _progress(message: str) -> None:
 
 
 def _render(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str) -> str:
+    import pyoxigraph as ox
+
     if isinstance(result, ox.QueryBoolean):
         if fmt in RESULT_FORMATS:
-            return _text(result.serialize(format=RESULT_FORMATS[fmt]))
+            return _text(
+                result.serialize(format=getattr(ox.QueryResultsFormat, RESULT_FORMATS[fmt]))
+            )
         return ("true" if result else "false") + "\n"
     if isinstance(result, ox.QueryTriples):
-        rdf = GRAPH_FORMATS.get(fmt, ox.RdfFormat.TURTLE)
+        rdf = getattr(ox.RdfFormat, GRAPH_FORMATS.get(fmt, "TURTLE"))
         return _text(ox.serialize(result, format=rdf))
     if fmt in RESULT_FORMATS:
-        return _text(result.serialize(format=RESULT_FORMATS[fmt]))
+        return _text(result.serialize(format=getattr(ox.QueryResultsFormat, RESULT_FORMATS[fmt])))
     if fmt in GRAPH_FORMATS:
         raise click.UsageError(f"--format {fmt} is for CONSTRUCT/DESCRIBE results")
     return _table(result)

@@ -7,9 +7,10 @@ from typing import Final
 from rdflib import Graph, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
 
-#: The persistent base under which every resource of the graph is minted.
+from .settings import DEFAULT_BASE_IRI as DEFAULT_BASE_IRI  # re-exported: its one home
+
+#: ``DEFAULT_BASE_IRI`` is the persistent base under which every resource is minted.
 #: Data files are written with it; ``ESCP_BASE_IRI`` rebases them at build time.
-DEFAULT_BASE_IRI: Final = "https://w3id.org/escp4i/"
 
 ESCP: Final = Namespace(DEFAULT_BASE_IRI + "def#")
 SHAPES: Final = Namespace(DEFAULT_BASE_IRI + "shapes#")

@@ -1,0 +1,32 @@
+"""Default settings and the project folder; light to import (the CLI and server master use it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+DEFAULT_BASE_IRI: Final = "https://w3id.org/escp4i/"
+PROJECT_DIR: Final = Path(__file__).resolve().parents[1]
+BACKENDS: Final = ("embedded", "sparql")
+
+DEFAULTS: Final[dict[str, Any]] = {
+    "BACKEND": "embedded",
+    "SPARQL_URL": None,
+    "DATA_DIR": str(PROJECT_DIR / "var"),
+    "PROJECT_DIR": str(PROJECT_DIR),
+    "BASE_IRI": DEFAULT_BASE_IRI,
+    "QUERY_TIMEOUT": 10.0,
+    "MAX_ROWS": 100_000,
+    "MAX_CONTENT_LENGTH": 1_000_000,
+    # User queries run in this many worker processes per server process, each capped in memory.
+    "QUERY_WORKERS": 2,
+    "QUERY_MEMORY_MB": 2048,
+    # Screened before parsing: deeper nesting crashes the engine (STACK.md).
+    "QUERY_MAX_DEPTH": 64,
+    "QUERY_MAX_OPERATORS": 1000,
+    "ANSWER_CACHE_MB": 64,
+    # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
+    "RESPONSE_CACHE_MB": 64,
+}
+
+__all__ = ["BACKENDS", "DEFAULTS", "DEFAULT_BASE_IRI", "PROJECT_DIR"]
