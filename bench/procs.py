@@ -1,0 +1,143 @@
+"""Start and stop the servers under test on loopback, by PID, and read their memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server process under test."""
+
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    ready_s: float
+
+    def rss_mb(self) -> float:
+        """Resident memory of the process and all its descendants, in MB."""
+        return sum(_rss_kb(pid) for pid in _tree(self.proc.pid)) / 1024
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start(name: str, argv: list[str], probe: str, env: dict[str, str] | None = None) -> Server:
+    """Start a server and wait until ``probe`` (a URL) answers 200; time it."""
+    started = time.monotonic()
+    proc = subprocess.Popen(  # noqa: S603 - argv built by this module from fixed parts
+        argv,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = started + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(probe, timeout=2) as resp:  # noqa: S310 - loopback URL
+                if resp.status == 200:
+                    base = probe.split("/", 3)
+                    return Server(name, "/".join(base[:3]), proc, time.monotonic() - started)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{name} was not ready within 120 s")
+
+
+def product(
+    data_dir: Path, *, workers: int, threads: int, env: dict[str, str] | None = None
+) -> Server:
+    """The product's production server (``escp4i serve``, gunicorn)."""
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "escp4i"),
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+    name = "product→oxigraph" if env and env.get("ESCP_BACKEND") == "sparql" else "product"
+    return start(name, argv, f"http://127.0.0.1:{port}/health", env)
+
+
+def oxigraph(store_dir: Path) -> Server:
+    """The Oxigraph server over the same store, read-only, default graph = union."""
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "oxigraph"),
+        "serve-read-only",
+        "--location",
+        str(store_dir),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--union-default-graph",
+    ]
+    return start("oxigraph", argv, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D")
+
+
+def rdflib_endpoint(nt_file: Path) -> Server:
+    """rdflib-endpoint over the same triples (the union of the graphs, as one file), at /."""
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "rdflib-endpoint"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        str(nt_file),
+    ]
+    return start("rdflib-endpoint", argv, f"http://127.0.0.1:{port}/?query=ASK%7B%7D")
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pids
+    for child in children:
+        pids.extend(_tree(int(child)))
+    return pids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
