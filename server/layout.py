@@ -19,6 +19,7 @@ from .vocab import (
     SHAPES,
     WDT,
     family_namespace,
+    rebase,
 )
 
 log = logging.getLogger(__name__)
@@ -266,14 +267,10 @@ def kind_of(types: list[str]) -> str:
 def unbase(iri: str, base: str) -> str:
     """Map an IRI minted under a configured base back to the default base the layout uses.
 
-    >>> unbase("http://localhost:5000/def#Partnership", "http://localhost:5000/")
-    'https://w3id.org/escp4i/def#Partnership'
     >>> unbase("http://www.w3.org/ns/org#Membership", "http://localhost:5000/")
     'http://www.w3.org/ns/org#Membership'
     """
-    if base != DEFAULT_BASE_IRI and iri.startswith(base):
-        return DEFAULT_BASE_IRI + iri[len(base) :]
-    return iri
+    return rebase(iri, DEFAULT_BASE_IRI, source=base)
 
 
 def sparql_prefixes(base: str) -> str:

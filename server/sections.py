@@ -138,17 +138,7 @@ def _members(page: View, backend: Backend, labeller: Labeller) -> Table:
         "Members",
         f"Member cluster organisations: {len(rows)}, with the sources of each membership",
         ["Cluster organisation", "Role", "Country"],
-        [
-            Row(
-                [
-                    [_item_value(g, labeller)],
-                    [Value(g.role_label, labeller.link(g.role))] if g.role else [],
-                    _extras(g, labeller),
-                ],
-                page.sources.refs(g.sources),
-            )
-            for g in rows
-        ],
+        [_row(page, g, labeller, role_link=True) for g in rows],
     )
 
 
@@ -158,17 +148,7 @@ def _partnerships(page: View, backend: Backend, labeller: Labeller) -> Table:
         "Partnerships",
         f"Partnerships it is a member of: {len(rows)}, with the sources of each membership",
         ["Partnership", "Role", "Funding type"],
-        [
-            Row(
-                [
-                    [_item_value(g, labeller)],
-                    [Value(g.role_label, labeller.link(g.role))] if g.role else [],
-                    _extras(g, labeller),
-                ],
-                page.sources.refs(g.sources),
-            )
-            for g in rows
-        ],
+        [_row(page, g, labeller, role_link=True) for g in rows],
     )
 
 
@@ -178,17 +158,18 @@ def _clusters(page: View, backend: Backend, labeller: Labeller) -> Table:
         "Cluster organisations based here",
         f"Cluster organisations based in {page.title}: {len(rows)}, with their partnerships",
         ["Cluster organisation", "Region or city", "Partnerships"],
-        [
-            Row(
-                [
-                    [_item_value(g, labeller)],
-                    [Value(g.role_label)] if g.role_label else [],
-                    _extras(g, labeller),
-                ],
-                page.sources.refs(g.sources),
-            )
-            for g in rows
-        ],
+        [_row(page, g, labeller, role_link=False) for g in rows],
+    )
+
+
+def _row(page: View, g: _Gathered, labeller: Labeller, *, role_link: bool) -> Row:
+    """One table row: the item, its middle column (a linked role or plain text), the extras."""
+    if role_link:
+        middle = [Value(g.role_label, labeller.link(g.role))] if g.role else []
+    else:
+        middle = [Value(g.role_label)] if g.role_label else []
+    return Row(
+        [[_item_value(g, labeller)], middle, _extras(g, labeller)], page.sources.refs(g.sources)
     )
 
 

@@ -105,16 +105,18 @@ def graph_iri(name: str, base: str = DEFAULT_BASE_IRI) -> str:
     return base + GRAPHS[name]
 
 
-def rebase(iri: str, base: str) -> str:
-    """Move an IRI minted under the default base to another base; leave others alone.
+def rebase(iri: str, base: str, *, source: str = DEFAULT_BASE_IRI) -> str:
+    """Move an IRI minted under ``source`` (the default base) to ``base``; leave others alone.
 
     >>> rebase("https://w3id.org/escp4i/id/country/be", "http://localhost:5000/")
     'http://localhost:5000/id/country/be'
     >>> rebase("http://www.wikidata.org/entity/Q31", "http://localhost:5000/")
     'http://www.wikidata.org/entity/Q31'
+    >>> rebase("http://localhost:5000/def#Partnership", DEFAULT_BASE_IRI, source="http://localhost:5000/")
+    'https://w3id.org/escp4i/def#Partnership'
     """
-    if base != DEFAULT_BASE_IRI and iri.startswith(DEFAULT_BASE_IRI):
-        return base + iri[len(DEFAULT_BASE_IRI) :]
+    if base != source and iri.startswith(source):
+        return base + iri[len(source) :]
     return iri
 
 
