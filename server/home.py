@@ -8,6 +8,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from .api import get_catalog
 from .app import get_backend, get_state
 from .charts import bar_chart
 from .overview import overview
@@ -60,10 +61,11 @@ def health() -> Response:
 
 
 def run_file(name: str) -> list[dict[str, Any]]:
-    """Run a query file of ``queries/`` and return its rows as plain values."""
-    state = get_state()
-    text = (state.project_dir / "queries" / name).read_text(encoding="utf-8")
-    result = state.backend.query(text)
+    """Run a named query of ``queries/`` (as the catalog loaded it) and return plain rows."""
+    query = get_catalog().get(name.removesuffix(".rq"))
+    if query is None:
+        raise KeyError(f"no named query {name!r} in the catalog")
+    result = get_state().backend.query(query.text)
     if not isinstance(result, ox.QuerySolutions):
         raise TypeError(f"{name} is not a SELECT query")
     names = [v.value for v in result.variables]

@@ -84,3 +84,26 @@ def test_settings_come_from_prefixed_environment(
 def test_embedded_backend_without_a_build_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="escp4i build"):
         create_app({"DATA_DIR": str(tmp_path)})
+
+
+def test_another_base_iri_serves_landing_page_pages_and_api(tmp_path: Path) -> None:
+    from server.build import build
+
+    base = "http://example.test/kg/"
+    info = build(ROOT, tmp_path, base_iri=base, version="t")
+    app = create_app(
+        {"BASE_IRI": base, "PROJECT_DIR": str(ROOT), "RESPONSE_CACHE_MB": 0},
+        backend=EmbeddedStore(Path(info.path)),
+    )
+    client = app.test_client()
+    landing = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<td class="num">15</td>' in landing
+    page = client.get("/id/partnership/adpack", headers={"Accept": "text/turtle"})
+    assert page.status_code == 200
+    assert f"{base}id/cluster/plastiwin" in page.get_data(as_text=True)
+    members = client.get(
+        "/api/queries/partnership-members.json",
+        query_string={"partnership": f"{base}id/partnership/adpack"},
+    )
+    assert members.status_code == 200
+    assert members.json is not None and len(members.json) == 5
