@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from bench import generate, load, procs
+from bench import generate, load, procs, servers
 from server import catalog
 from server.build import BuildInfo, build
 from server.vocab import DEFAULT_BASE_IRI
@@ -87,9 +87,17 @@ def main() -> None:
         action="store_true",
         help="only the queries with a required parameter (one resource), and the pages",
     )
+    parser.add_argument(
+        "--servers",
+        action="store_true",
+        help="only compare the production servers (granian, gunicorn) on the real graph",
+    )
     args = parser.parse_args()
     mode = "full" if args.full else "quick"
     seconds = args.seconds or (3.0 if args.full else 1.0)
+    if args.servers:
+        _compare_servers(seconds, args.clients)
+        return
     scales = (1, 100, 1000) if args.full else (1, 100)
     if args.scales:
         scales = tuple(int(s) for s in args.scales.split(","))
@@ -111,6 +119,35 @@ def main() -> None:
             report, scale, data_dir, store_dir, queries, clients, seconds, mode, args.selective
         )
     _write(report)
+
+
+def _compare_servers(seconds: float, clients_arg: str | None) -> None:
+    report = Report(
+        "servers", datetime.now(UTC).isoformat(timespec="seconds"), _machine(), _versions()
+    )
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    real = build(ROOT, WORK / "x1" / "var", base_iri=DEFAULT_BASE_IRI, version="bench")
+    clients = tuple(int(c) for c in clients_arg.split(",")) if clients_arg else (1, 16)
+    facts, rows = servers.compare(Path(real.path).parents[1], clients, max(seconds, 3.0))
+    md = [
+        f"# Production servers side by side, {report.started}",
+        "",
+        "The product (`escp4i serve --server NAME --workers 2 --threads 4`) on the real graph;",
+        "only the WSGI server differs. Uncached rows send `Cache-Control: no-cache`.",
+        "",
+        *_provenance(report),
+        *[f"- {json.dumps(fact)}" for fact in facts],
+        "",
+        *servers.table(rows),
+        "",
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "servers.md").write_text("\n".join(md))
+    payload = {**asdict(report), "servers": facts, "rows": rows}
+    (RESULTS / "servers.json").write_text(json.dumps(payload, indent=1))
+    print(f"tables written to {RESULTS / 'servers.md'}")
 
 
 def _prepare(real: BuildInfo, scale: int, report: Report) -> tuple[Path, Path]:
@@ -440,10 +477,7 @@ def _write(report: Report) -> None:
     md = [
         f"# Benchmark ({report.mode}), {report.started}",
         "",
-        "Machine: " + ", ".join(f"{k} {v}" for k, v in report.machine.items()),
-        "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()),
-        "",
+        *_provenance(report),
         "## Targets",
         "",
         *[f"- {line}" for line in summary],
@@ -472,6 +506,16 @@ def _write(report: Report) -> None:
     print(f"tables written to {RESULTS / (report.mode + '.md')}")
 
 
+def _provenance(report: Report) -> list[str]:
+    """The machine and versions lines every results file starts with."""
+    return [
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in report.machine.items()),
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()),
+        "",
+    ]
+
+
 def _machine() -> dict[str, str]:
     cpu = next(
         (
@@ -496,7 +540,15 @@ def _machine() -> dict[str, str]:
 
 def _versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
-    for pkg in ("pyoxigraph", "oxigraph", "rdflib", "flask", "gunicorn", "rdflib-endpoint"):
+    for pkg in (
+        "pyoxigraph",
+        "oxigraph",
+        "rdflib",
+        "flask",
+        "granian",
+        "gunicorn",
+        "rdflib-endpoint",
+    ):
         try:
             out[pkg] = version(pkg)
         except Exception:  # noqa: BLE001 - a missing peer is reported, not fatal

@@ -1,11 +1,13 @@
 """Seeded synthetic graphs with the real data's shape, at a multiple of its size.
 
-Copy ``k`` of the real data graph renames every partnership, cluster, membership
-and stated figure (``…/adpack`` becomes ``…/adpack-k7``) and, with a seeded random
+Copy ``k`` of the real data graph renames every partnership, cluster and membership
+(``…/adpack`` becomes ``…/adpack-k7``) and, with a seeded random
 generator, moves each copied cluster to a country and each copied partnership to
 sectors and markets drawn from the real distributions. Countries, sectors, regions
 and the concept schemes stay shared, as in the real graph, so joins fan out the
-way they do on the real data.
+way they do on the real data. The stated figures are not copied: they are what the
+sources say of the one real programme, and a bigger programme would still have a
+handful of them (copying them made the key-figures query scale with their number).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 BASE = "https://w3id.org/escp4i/"
-RENAMED = tuple(f"{BASE}id/{f}/" for f in ("partnership", "cluster", "membership", "figure"))
+RENAMED = tuple(f"{BASE}id/{f}/" for f in ("partnership", "cluster", "membership"))
+FIGURES = f"{BASE}id/figure/"
 COUNTRY = f"{BASE}def#country"
 SECTOR = f"{BASE}def#sector"
 MARKET = f"{BASE}def#targetMarket"
@@ -39,6 +42,8 @@ def synthetic_quads(real: ox.Store, scale: int, seed: int = 20161) -> Iterator[o
     markets = [q.object for q in quads if q.predicate.value == MARKET]
     for k in range(scale):
         for q in quads:
+            if k and q.subject.value.startswith(FIGURES):
+                continue
             s = _rename(q.subject, k) if isinstance(q.subject, ox.NamedNode) else q.subject
             o = q.object
             if k and q.predicate.value == COUNTRY:
@@ -49,6 +54,8 @@ def synthetic_quads(real: ox.Store, scale: int, seed: int = 20161) -> Iterator[o
                 o = rng.choice(markets)
             elif isinstance(o, ox.NamedNode):
                 o = _rename(o, k)
+            if k and s == q.subject and o == q.object:
+                continue  # shared (a country's label…): copy 0 holds it already
             yield ox.Quad(s, q.predicate, o, DATA_GRAPH)
 
 

@@ -72,15 +72,21 @@ def start(name: str, argv: list[str], probe: str, env: dict[str, str] | None = N
 
 
 def product(
-    data_dir: Path, *, workers: int, threads: int, env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    workers: int,
+    threads: int,
+    env: dict[str, str] | None = None,
+    server: str | None = None,
 ) -> Server:
-    """The product's production server (``escp4i serve``, gunicorn)."""
+    """The product's production command, ``escp4i serve`` (its default server unless named)."""
     port = free_port()
     argv = [
         str(VENV_BIN / "escp4i"),
         "--data-dir",
         str(data_dir),
         "serve",
+        *(["--server", server] if server else []),
         "--port",
         str(port),
         "--workers",
@@ -89,6 +95,8 @@ def product(
         str(threads),
     ]
     name = "product→oxigraph" if env and env.get("ESCP_BACKEND") == "sparql" else "product"
+    if server:
+        name += f" ({server})"
     return start(name, argv, f"http://127.0.0.1:{port}/health", env)
 
 

@@ -160,11 +160,30 @@ def query(obj: dict[str, Any], sparql: str | None, file: Path | None, fmt: str) 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of a production one.")
+@click.option(
+    "--server",
+    "server_name",
+    default="granian",
+    show_default=True,
+    envvar="ESCP_SERVER",
+    type=click.Choice(["granian", "gunicorn"]),
+    help="Production server.",
+)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Per worker."
+)
 @click.pass_obj
-def serve(obj: dict[str, Any], host: str, port: int, dev: bool, workers: int, threads: int) -> None:
+def serve(
+    obj: dict[str, Any],
+    host: str,
+    port: int,
+    dev: bool,
+    server_name: str,
+    workers: int,
+    threads: int,
+) -> None:
     """Serve the SPARQL endpoint and pages on the embedded store (building it if needed)."""
     import os
 
@@ -181,9 +200,9 @@ def serve(obj: dict[str, Any], host: str, port: int, dev: bool, workers: int, th
 
         create_app().run(host=host, port=port)
         return
-    from .wsgi import run_gunicorn
+    from .wsgi import run
 
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    run(server_name, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.command("load-remote")

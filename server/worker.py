@@ -568,11 +568,14 @@ def _serve(store_path: str, memory_mb: int, channel: IO[bytes]) -> None:
         _write_frame(channel, {"ready": False, "error": str(exc)})
         return
     _limit_memory(memory_mb)
-    _write_frame(channel, {"ready": True})
-    while (request := _read_frame(sys.stdin.buffer)) is not None:
-        job = Job(**request)
-        header, body = _reply(store, job)
-        _write_frame(channel, header, body)
+    try:
+        _write_frame(channel, {"ready": True})
+        while (request := _read_frame(sys.stdin.buffer)) is not None:
+            job = Job(**request)
+            header, body = _reply(store, job)
+            _write_frame(channel, header, body)
+    except BrokenPipeError:
+        return  # the server process is gone (stopped mid-request): nobody to answer
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -604,7 +607,8 @@ def main(argv: Sequence[str]) -> None:
     thread = threading.Thread(target=_serve, args=(store_path, memory_mb, channel))
     thread.start()
     thread.join()
-    channel.close()
+    with contextlib.suppress(BrokenPipeError):  # the server process may be gone already
+        channel.close()
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def data_dir(built: BuildInfo) -> str:
 
 
 def start_app_server(env: Mapping[str, str], *, args: Sequence[str] = ()) -> Server:
-    """Run the production command, ``escp4i serve --port N`` (gunicorn), until /health answers.
+    """Run the production command, ``escp4i serve --port N``, until /health answers.
 
     :param env: added to this process's environment, e.g. ``ESCP_DATA_DIR`` of a build.
     :param args: more ``serve`` options, e.g. ``["--workers", "1"]``.

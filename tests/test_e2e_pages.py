@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -295,16 +296,17 @@ def _launch(playwright: Playwright) -> Browser:
     )
 
 
-def _get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str, **headers: str) -> tuple[int, Message, bytes]:
+    """Return status, headers (names case-insensitive, as in HTTP) and body."""
     request = urllib.request.Request(
         url, headers={k.replace("_", "-"): v for k, v in headers.items()}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
 
 def _free_port() -> int:

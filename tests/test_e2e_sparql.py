@@ -1,4 +1,4 @@
-"""The production server (`escp4i serve`, gunicorn) queried by SPARQLWrapper and rdflib."""
+"""The production server (`escp4i serve`) queried by SPARQLWrapper and rdflib."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -64,14 +65,15 @@ def wrapper(site: Server, query: str, *, method: str = GET, fmt: str = JSON) -> 
     return sparql
 
 
-def fetch(request: urllib.request.Request) -> tuple[int, dict[str, str], bytes]:
-    """Send a request; return status, headers and body, for errors too."""
+def fetch(request: urllib.request.Request) -> tuple[int, Message, bytes]:
+    """Send a request; return status, headers (names case-insensitive, as in HTTP) and body,
+    for errors too."""
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, dict(reply.headers), reply.read()
+            return reply.status, reply.headers, reply.read()
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
 
 @pytest.mark.parametrize("method", [GET, POST])
@@ -208,7 +210,7 @@ def test_runaway_query_stops_at_the_timeout_while_another_client_is_served(site:
     simple = time.monotonic() - started
     thread.join(timeout=30)
     print(  # noqa: T201  # the timings go in the issue's closing note
-        f"gunicorn: runaway stopped after {outcome['seconds']:.2f} s "
+        f"production server: runaway stopped after {outcome['seconds']:.2f} s "
         f"(limit {TIMEOUT} s), a simple query from another client took {simple:.3f} s"
     )
     assert answer["results"]["bindings"][0]["n"]["value"] == "15"
