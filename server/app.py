@@ -49,9 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     )
     app.extensions["escp4i"] = state
 
-    from . import api, home, pages, sparql
+    from . import api, browse, home, pages, sparql
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(browse.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(api.bp)
     # Pages last: its catch-all routes for minted IRIs must not shadow the others.
@@ -111,6 +112,9 @@ def _backend_from_config(config: Mapping[str, Any]) -> Backend:
 def _nav_links(app: Flask) -> list[tuple[str, str]]:
     """Return the navigation entries of the blueprints that are registered."""
     candidates = [
+        ("browse.partnerships", "Partnerships"),
+        ("browse.clusters", "Clusters"),
+        ("browse.countries", "Countries"),
         ("sparql.endpoint", "SPARQL"),
         ("pages.dataset", "Dataset"),
         ("api.index", "API"),

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from .errors import BadRequestError, NotFoundError
-from .home import landing
+from .home import landing, page_size
 
 bp = Blueprint("browse", __name__)
 
@@ -65,11 +65,6 @@ def clusters() -> str:
 def countries() -> str:
     """All countries the graph uses, a page at a time."""
     return _render("countries", landing().lists.countries)
-
-
-def page_size() -> int:
-    """Return how many items a browse page (and each list of the landing page) shows."""
-    return int(current_app.config["LIST_PAGE_SIZE"])
 
 
 def _render(kind: str, items: Sequence[object]) -> str:

@@ -3,26 +3,78 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from dataclasses import dataclass
+from typing import Any, Final
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
 
 from .api import get_catalog
 from .app import get_backend, get_state
 from .charts import bar_chart
-from .overview import overview
+from .overview import Overview, overview
+from .store import Backend
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("home", __name__)
 
+_MEMO: Final = "escp4i.landing"
+#: One computation per release even when a process's threads all ask at once.
+_LOCK: Final = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What the landing page shows; the same for every request to one release."""
+
+    figures: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    lists: Overview
+    charts: dict[str, Markup]
+
 
 @bp.get("/")
 def index() -> str:
     """Show what the dataset is: key figures stated against enumerated, charts and lists."""
+    found = landing()
+    return render_template(
+        "home.html",
+        figures=found.figures,
+        totals=found.totals,
+        lists=found.lists,
+        charts=found.charts,
+        limit=page_size(),
+    )
+
+
+def page_size() -> int:
+    """Return how many items each list of the landing page, and a browse page, shows."""
+    return int(current_app.config["LIST_PAGE_SIZE"])
+
+
+def landing() -> Landing:
+    """Return the landing page's figures, lists and charts, computed once per release.
+
+    The release is immutable, so each server process computes them on first use (whole-
+    graph queries: seconds at 1,000 times the real data) and keeps them.
+    """
     state = get_state()
-    lists = overview(state.backend, state.base_iri, request.script_root)
+    key = (state.backend.info.release, request.script_root)
+    memo: dict[tuple[str, str], Landing] = current_app.extensions.setdefault(_MEMO, {})
+    found = memo.get(key)
+    if found is None:
+        with _LOCK:
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = _compute(state.backend, state.base_iri)
+    return found
+
+
+def _compute(backend: Backend, base: str) -> Landing:
+    lists = overview(backend, base, request.script_root)
     charts = {
         "funding": bar_chart(
             "Partnerships per funding type", lists.by_funding, chart_id="chart-funding"
@@ -34,8 +86,7 @@ def index() -> str:
             "Partnerships per target market", lists.by_market, chart_id="chart-market"
         ),
     }
-    return render_template(
-        "home.html",
+    return Landing(
         figures=run_file("key-figures.rq"),
         totals=run_file("enumerated-counts.rq"),
         lists=lists,

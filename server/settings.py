@@ -27,6 +27,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "ANSWER_CACHE_MB": 64,
     # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
     "RESPONSE_CACHE_MB": 64,
+    # Items per browse page, and per list on the landing page.
+    "LIST_PAGE_SIZE": 100,
 }
 
 __all__ = ["BACKENDS", "DEFAULTS", "DEFAULT_BASE_IRI", "PROJECT_DIR"]

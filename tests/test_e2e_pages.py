@@ -255,6 +255,22 @@ def test_browser_country_page_links_wikidata(server: str, watched: Watched) -> N
     _assert_clean(page, watched)
 
 
+def test_browser_browse_pages_from_the_main_navigation(server: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(server + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Clusters").click()
+    page.wait_for_url("**/clusters")
+    assert page.inner_text("h1") == "Cluster organisations"
+    assert page.get_by_role("link", name="Plastiwin", exact=True).count() == 1
+    _screenshots(page, "clusters")
+    _assert_clean(page, watched)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Partnerships").click()
+    page.wait_for_url("**/partnerships")
+    page.get_by_role("link", name="AdPack", exact=True).click()
+    page.wait_for_url("**/id/partnership/adpack")
+    _assert_clean(page, watched)
+
+
 def test_browser_dataset_page_lists_dumps(server: str, watched: Watched, built: BuildInfo) -> None:
     page = watched.page
     page.goto(server + "/dataset")
