@@ -41,8 +41,10 @@ def synthetic_quads(real: ox.Store, scale: int, seed: int = 20161) -> Iterator[o
     sectors = [q.object for q in quads if q.predicate.value == SECTOR]
     markets = [q.object for q in quads if q.predicate.value == MARKET]
     for k in range(scale):
+        # Two draws for one partnership can hit the same market: a graph holds it once.
+        drawn: set[tuple[object, ...]] = set()
         for q in quads:
-            if k and q.subject.value.startswith(FIGURES):
+            if k and isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(FIGURES):
                 continue
             s = _rename(q.subject, k) if isinstance(q.subject, ox.NamedNode) else q.subject
             o = q.object
@@ -56,6 +58,9 @@ def synthetic_quads(real: ox.Store, scale: int, seed: int = 20161) -> Iterator[o
                 o = _rename(o, k)
             if k and s == q.subject and o == q.object:
                 continue  # shared (a country's label…): copy 0 holds it already
+            if (s, q.predicate, o) in drawn:
+                continue
+            drawn.add((s, q.predicate, o))
             yield ox.Quad(s, q.predicate, o, DATA_GRAPH)
 
 

@@ -33,8 +33,16 @@ class Server:
     ready_s: float
 
     def rss_mb(self) -> float:
-        """Resident memory of the process and all its descendants, in MB."""
-        return sum(_rss_kb(pid) for pid in _tree(self.proc.pid)) / 1024
+        """Resident memory of the process and all its descendants, in MB.
+
+        A sum of RSS counts a page shared by several processes (forked workers) once
+        per process: it overstates a multi-process server; see ``pss_mb``.
+        """
+        return sum(_proc_kb(pid, "status", "VmRSS:") for pid in _tree(self.proc.pid)) / 1024
+
+    def pss_mb(self) -> float:
+        """Proportional memory of the process tree in MB: shared pages split among sharers."""
+        return sum(_proc_kb(pid, "smaps_rollup", "Pss:") for pid in _tree(self.proc.pid)) / 1024
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -141,10 +149,11 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def _rss_kb(pid: int) -> int:
+def _proc_kb(pid: int, file: str, field: str) -> int:
+    """Read one ``kB`` field of /proc/PID/FILE; 0 once the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         return 0

@@ -53,6 +53,7 @@ def compare(
         time.sleep(1)
         for fact in facts:
             fact["idle_rss_mb"] = round(running[str(fact["server"])].rss_mb(), 1)
+            fact["idle_pss_mb"] = round(running[str(fact["server"])].pss_mb(), 1)
         for n in clients:
             for i, (label, path, headers) in enumerate(TARGETS):
                 order = SERVERS[i % 2 :] + SERVERS[: i % 2]
@@ -78,6 +79,7 @@ def compare(
                     )
         for fact in facts:
             fact["loaded_rss_mb"] = round(running[str(fact["server"])].rss_mb(), 1)
+            fact["loaded_pss_mb"] = round(running[str(fact["server"])].pss_mb(), 1)
     finally:
         for server in running.values():
             server.stop()
