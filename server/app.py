@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from flask import Flask, current_app
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 #: Paths whose answer is not a function of the release alone.
 UNCACHED_PATHS: Final = frozenset({"/health"})
+
+T = TypeVar("T")
+_MEMO: Final = "escp4i.per_release"
+_MEMO_LOCK: Final = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,24 @@ def get_state() -> State:
 def get_backend() -> Backend:
     """Return the backend of the current application."""
     return get_state().backend
+
+
+def per_release(key: Hashable, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, run once per release and key in this process.
+
+    A release never changes, so what is derived from it alone (the landing page's
+    figures, the ontology's labels) is computed on first use and kept; a lock makes
+    threads that ask at once wait for one computation.
+    """
+    state = get_state()
+    memo: dict[Hashable, Any] = current_app.extensions.setdefault(_MEMO, {})
+    full = (state.backend.info.release, key)
+    if full not in memo:
+        with _MEMO_LOCK:
+            if full not in memo:
+                memo[full] = compute()
+    found: T = memo[full]
+    return found
 
 
 def _check_config(config: Mapping[str, Any]) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup
 
 from .api import get_catalog
-from .app import get_backend, get_state
+from .app import get_backend, get_state, per_release
 from .charts import bar_chart
 from .overview import Overview, overview
 from .store import Backend
@@ -20,10 +19,6 @@ from .store import Backend
 log = logging.getLogger(__name__)
 
 bp = Blueprint("home", __name__)
-
-_MEMO: Final = "escp4i.landing"
-#: One computation per release even when a process's threads all ask at once.
-_LOCK: Final = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,19 +53,11 @@ def page_size() -> int:
 def landing() -> Landing:
     """Return the landing page's figures, lists and charts, computed once per release.
 
-    The release is immutable, so each server process computes them on first use (whole-
-    graph queries: seconds at 1,000 times the real data) and keeps them.
+    Whole-graph queries (seconds at 1,000 times the real data) run on first use only.
     """
     state = get_state()
-    key = (state.backend.info.release, request.script_root)
-    memo: dict[tuple[str, str], Landing] = current_app.extensions.setdefault(_MEMO, {})
-    found = memo.get(key)
-    if found is None:
-        with _LOCK:
-            found = memo.get(key)
-            if found is None:
-                found = memo[key] = _compute(state.backend, state.base_iri)
-    return found
+    root = request.script_root
+    return per_release(("landing", root), lambda: _compute(state.backend, state.base_iri))
 
 
 def _compute(backend: Backend, base: str) -> Landing:

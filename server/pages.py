@@ -9,7 +9,7 @@ from typing import Final
 from flask import Blueprint, Response, jsonify, render_template, request, send_from_directory
 
 from . import deref
-from .app import get_state
+from .app import get_state, per_release
 from .errors import NotFoundError
 from .negotiation import HTML, Offer
 from .present import Labeller, url_text, view
@@ -136,7 +136,8 @@ def _serve(path: str) -> Response:
 def _html(doc: Document, target: deref.Target) -> str:
     state = get_state()
     backend, base = state.backend, state.base_iri
-    labeller = Labeller.for_document(doc, term_labels(backend, base), base, request.script_root)
+    labels = per_release("term labels", lambda: term_labels(backend, base))
+    labeller = Labeller.for_document(doc, labels, base, request.script_root)
     alternates = deref.alternates(target)
     template = _TEMPLATES.get(target.path)
     if template == "dataset.html":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import io
 import itertools
 import json
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -120,6 +121,27 @@ class Job:
     max_rows: int = 100_000
     prefixes: Mapping[str, str] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """Return the fields as JSON values (``dataclasses.asdict`` deep-copies: 0.4 ms).
+
+        >>> from dataclasses import fields
+        >>> job = Job("ASK {}", ("http://e/g",))
+        >>> job.to_json()["default_graphs"]
+        ['http://e/g']
+        >>> sorted(job.to_json()) == sorted(f.name for f in fields(Job))
+        True
+        """
+        return {
+            "query": self.query,
+            "default_graphs": list(self.default_graphs),
+            "named_graphs": list(self.named_graphs),
+            "base_iri": self.base_iri,
+            "solutions": self.solutions,
+            "graph": self.graph,
+            "max_rows": self.max_rows,
+            "prefixes": dict(self.prefixes),
+        }
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -195,6 +217,18 @@ def has_dataset_clause(text: str) -> bool:
     >>> has_dataset_clause("SELECT * { ?s <http://e/from> 'FROM' } # FROM")
     False
     """
+    if len(text) <= _REMEMBERED_TEXT:
+        return _has_dataset_clause(text)
+    return "FROM" in scan(text).words
+
+
+#: Pages and named queries send the same short texts again and again; a bounded
+#: number of them, each bounded in size, is remembered.
+_REMEMBERED_TEXT: Final = 8192
+
+
+@functools.lru_cache(maxsize=256)
+def _has_dataset_clause(text: str) -> bool:
     return "FROM" in scan(text).words
 
 
@@ -436,7 +470,7 @@ class _Worker:
     def ask(self, job: Job, deadline: float) -> tuple[dict[str, Any], bytes]:
         assert self.process.stdin is not None  # noqa: S101  # set by Popen(stdin=PIPE)
         try:
-            _write_frame(self.process.stdin, asdict(job))
+            _write_frame(self.process.stdin, job.to_json())
         except BrokenPipeError as exc:
             raise WorkerCrashedError(self._death()) from exc
         return self._receive(deadline)

@@ -46,7 +46,9 @@ def test_the_generator_is_seeded_and_draws_from_the_real_values(built: BuildInfo
     first = list(generate.synthetic_quads(real, 2))
     assert first == list(generate.synthetic_quads(real, 2))
     assert first != list(generate.synthetic_quads(real, 2, seed=7))
-    countries = {q.object for q in real.quads_for_pattern(None, ox.NamedNode(generate.COUNTRY), None)}
+    countries = {
+        q.object for q in real.quads_for_pattern(None, ox.NamedNode(generate.COUNTRY), None)
+    }
     copied = {q.object for q in first if q.predicate == ox.NamedNode(generate.COUNTRY)}
     assert copied <= countries
 
