@@ -29,7 +29,8 @@ import pyoxigraph as ox
 
 from bench import generate, load, procs, servers
 from server import catalog
-from server.build import BuildInfo, build
+from server.build.info import BuildInfo
+from server.build.pipeline import build
 from server.vocab import DEFAULT_BASE_IRI
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench import load, procs
 from server import catalog
-from server.build import build
+from server.build.pipeline import build
 from server.vocab import DEFAULT_BASE_IRI
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .settings import DEFAULT_BASE_IRI, DEFAULTS, PROJECT_DIR
+from server.settings import DEFAULT_BASE_IRI, DEFAULTS, PROJECT_DIR
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -68,10 +68,11 @@ def main(
 def convert(obj: dict[str, Any]) -> None:
     """Regenerate data/*.ttl from the source tables in data/sources/."""
     try:
-        from . import convert as converter
+        from server.build import convert as converter
+        from server.build.tables import ConversionError
 
         paths = converter.write(obj["project_dir"] / "data")
-    except converter.ConversionError as exc:
+    except ConversionError as exc:
         raise click.ClickException(str(exc)) from exc
     for path in paths:
         click.echo(f"wrote {path}")
@@ -81,7 +82,7 @@ def convert(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def build(obj: dict[str, Any]) -> None:
     """Validate the graph and build the store that `serve` uses (swapped in on success)."""
-    from . import build as builder
+    from server.build import pipeline as builder
 
     started = time.monotonic()
     try:
@@ -107,7 +108,7 @@ def build(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def validate(obj: dict[str, Any], fmt: str) -> None:
     """Run the build's checks and print the SHACL report; exit 0 only if the data conforms."""
-    from . import build as builder
+    from server.build import pipeline as builder
 
     try:
         graphs = builder.load_graphs(obj["project_dir"])
@@ -140,7 +141,7 @@ def validate(obj: dict[str, Any], fmt: str) -> None:
 @click.pass_obj
 def query(obj: dict[str, Any], sparql: str | None, file: Path | None, fmt: str) -> None:
     """Run a SPARQL query on the built store."""
-    from .store import EmbeddedStore
+    from server.store.embedded import EmbeddedStore
 
     if (sparql is None) == (file is None):
         raise click.UsageError("give either a query or --file, not both or neither")
@@ -196,11 +197,11 @@ def serve(
     os.environ.setdefault("ESCP_BASE_IRI", obj["base_iri"])
     os.environ.setdefault("ESCP_PROJECT_DIR", str(obj["project_dir"]))
     if dev:
-        from .app import create_app
+        from server.web.factory import create_app
 
         create_app().run(host=host, port=port)
         return
-    from .wsgi import run
+    from server.web.wsgi import run
 
     run(server_name, host=host, port=port, workers=workers, threads=threads)
 
@@ -215,9 +216,9 @@ def load_remote(obj: dict[str, Any], url: str, timeout: float) -> None:
     URL is the server's graph store endpoint, e.g. http://127.0.0.1:7878/store for an
     Oxigraph server. Each named graph is PUT to URL?graph=IRI, replacing that graph there.
     """
-    from .errors import AppError
-    from .remote import load
-    from .store import EmbeddedStore
+    from server.errors import AppError
+    from server.store.embedded import EmbeddedStore
+    from server.store.remote import load
 
     try:
         store = EmbeddedStore.current(obj["data_dir"])

@@ -7,7 +7,7 @@ from typing import Final
 from rdflib import Graph, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
 
-from .settings import DEFAULT_BASE_IRI as DEFAULT_BASE_IRI  # re-exported: its one home
+from server.settings import DEFAULT_BASE_IRI as DEFAULT_BASE_IRI
 
 #: ``DEFAULT_BASE_IRI`` is the persistent base under which every resource is minted.
 #: Data files are written with it; ``ESCP_BASE_IRI`` rebases them at build time.
@@ -145,3 +145,18 @@ def iri_to_path(iri: str, base: str) -> str | None:
     if not iri.startswith(base):
         return None
     return "/" + iri[len(base) :]
+
+
+def sparql_prefixes(base: str) -> str:
+    """Return the PREFIX lines of the page queries, the ontology under the configured base.
+
+    The base comes from the configuration, never from a request.
+
+    >>> sparql_prefixes("https://w3id.org/escp4i/").splitlines()[2]
+    'PREFIX escp: <https://w3id.org/escp4i/def#>'
+    """
+    if any(c in base for c in '<>"{}|^`\\ '):
+        raise ValueError(f"base IRI {base!r} cannot be written in a query")
+    names = {"dcterms": str(DCTERMS), "org": str(ORG), "escp": f"{base}def#"}
+    names |= {"rdfs": str(RDFS), "skos": str(SKOS)}
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in names.items())

@@ -10,10 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.app import create_app
-from server.build import BuildInfo, build
-from server.store import EmbeddedStore
+from server.build.info import BuildInfo
+from server.build.pipeline import build
+from server.store.embedded import EmbeddedStore
 from server.vocab import DEFAULT_BASE_IRI
+from server.web.factory import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from server.build import BuildInfo
+from server.build.info import BuildInfo
 
 BIN = Path(sys.executable).parent
 #: Seconds a server may take to answer its first request.

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph
 
-from server.build import BuildInfo
+from server.build.info import BuildInfo
 from server.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,1 @@
+"""The build stage: sourced CSV → Turtle → SHACL-validated, described, immutable store."""

@@ -1,0 +1,93 @@
+"""Downloadable dumps of a build: every graph in the common RDF formats, with size and sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pyoxigraph as ox
+
+from server.vocab import GRAPHS, PREFIXES
+
+log = logging.getLogger(__name__)
+
+PREFIX: Final = "escp4i"
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump to write: which graphs, in which format, under which name."""
+
+    suffix: str
+    format: str
+    rdf: ox.RdfFormat
+    media_type: str
+    graphs: str  # "data" for the data graph alone, "all" for every named graph
+
+
+#: The data graph as triples (Turtle, N-Triples, JSON-LD), every graph as quads (N-Quads, TriG).
+DUMPS: Final = (
+    Dump("data.ttl", "Turtle", ox.RdfFormat.TURTLE, "text/turtle", "data"),
+    Dump("data.nt", "N-Triples", ox.RdfFormat.N_TRIPLES, "application/n-triples", "data"),
+    Dump("data.jsonld", "JSON-LD", ox.RdfFormat.JSON_LD, "application/ld+json", "data"),
+    Dump("all.nq", "N-Quads", ox.RdfFormat.N_QUADS, "application/n-quads", "all"),
+    Dump("all.trig", "TriG", ox.RdfFormat.TRIG, "application/trig", "all"),
+)
+
+
+def write(store: ox.Store, out_dir: Path) -> list[dict[str, Any]]:
+    """Write the dumps of the store into out_dir; return one record per file.
+
+    Statements are sorted, so that one release always writes the same bytes for
+    the same store content (blank node labels aside).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    quads = sorted(store, key=_quad_key)
+    data_graph = _data_graph(store)
+    records = []
+    for dump in DUMPS:
+        path = out_dir / f"{PREFIX}-{dump.suffix}"
+        if dump.graphs == "data":
+            statements: list[ox.Triple] | list[ox.Quad] = [
+                q.triple for q in quads if q.graph_name == data_graph
+            ]
+        else:
+            statements = quads
+        prefixes = PREFIXES if dump.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+        ox.serialize(statements, str(path), dump.rdf, prefixes=prefixes)
+        records.append(record(path, dump, len(statements)))
+        log.info("wrote %s: %d statements", path.name, len(statements))
+    return records
+
+
+def record(path: Path, dump: Dump, statements: int) -> dict[str, Any]:
+    """Describe a written dump: name, format, media type, size in bytes, sha256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return {
+        "name": path.name,
+        "format": dump.format,
+        "media_type": dump.media_type,
+        "bytes": path.stat().st_size,
+        "sha256": digest.hexdigest(),
+        "graphs": dump.graphs,
+        "statements": statements,
+    }
+
+
+def _data_graph(store: ox.Store) -> ox.NamedNode:
+    """Return the data graph of a build's store, whatever its base IRI."""
+    suffix = "/" + GRAPHS["data"]
+    for graph in store.named_graphs():
+        if isinstance(graph, ox.NamedNode) and graph.value.endswith(suffix):
+            return graph
+    raise ValueError(f"the store has no named graph ending in {suffix}")
+
+
+def _quad_key(q: ox.Quad) -> tuple[str, str, str, str]:
+    return (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object))

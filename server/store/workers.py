@@ -1,0 +1,271 @@
+"""The killable query pool: long-lived processes that each open the store once."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from . import query_process  # only its name: the process runs it
+from .jobs import (
+    Answer,
+    DeadlineExceededError,
+    EvaluationError,
+    Job,
+    NoAcceptableFormatError,
+    QueryError,
+    TooManyRowsError,
+    WorkerCrashedError,
+    write_frame,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seconds a new worker may take to import pyoxigraph and open the store.
+START_TIMEOUT: Final = 30.0
+
+
+class WorkerPool:
+    """Long-lived worker processes that each open the store once; a stuck one is killed.
+
+    pyoxigraph can neither cancel a query nor survive some malformed ones (STACK.md), so user
+    queries run here. The first query starts one worker and the rest in the background; a
+    worker past its deadline is killed and replaced in the background, and a crash costs one
+    process, not the server.
+    """
+
+    def __init__(self, store: Path, *, size: int = 2, memory_mb: int = 2048) -> None:
+        self.store = store
+        self.size = size
+        self.memory_mb = memory_mb
+        self._idle: list[_Worker] = []
+        self._live = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def run(self, job: Job, *, timeout: float) -> Answer:
+        """Answer a job within ``timeout`` seconds, the wait for a free worker included.
+
+        :raises DeadlineExceededError: past the deadline; the worker running the query is killed.
+        :raises WorkerCrashedError: when the worker dies; it is replaced in the background.
+        :raises SyntaxError: and the other errors of ``execute``, as it raises them.
+        """
+        deadline = time.monotonic() + timeout
+        worker = self._acquire(deadline)
+        try:
+            header, body = worker.ask(job, deadline)
+        except BaseException:
+            self._discard(worker)
+            raise
+        self._release(worker)
+        return _answer(header, body)
+
+    def close(self) -> None:
+        """Stop the idle workers now and the busy ones when they finish."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for worker in idle:
+            worker.close()
+
+    def _acquire(self, deadline: float) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise WorkerCrashedError("the query workers are shutting down")
+                if self._idle:
+                    return self._idle.pop()
+                if self._live < self.size:
+                    self._live += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DeadlineExceededError(f"all {self.size} query workers stayed busy")
+                self._cond.wait(remaining)
+        try:
+            worker = _Worker(
+                self.store, self.memory_mb, min(deadline, time.monotonic() + START_TIMEOUT)
+            )
+        except BaseException:
+            with self._cond:
+                self._live -= 1
+                self._cond.notify()
+            raise
+        self._fill()
+        return worker
+
+    def _fill(self) -> None:
+        """Start workers in the background until the pool is full, so no client waits for one."""
+        with self._cond:
+            missing = 0 if self._closed else self.size - self._live
+            self._live += missing
+        for _ in range(missing):
+            threading.Thread(target=self._start_idle, daemon=True).start()
+
+    def _start_idle(self) -> None:
+        try:
+            worker = _Worker(self.store, self.memory_mb, time.monotonic() + START_TIMEOUT)
+        except (QueryError, OSError) as exc:
+            log.warning("could not start a query worker: %s", exc)
+            with self._cond:
+                self._live -= 1
+                self._cond.notify()
+            return
+        self._release(worker)
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if not self._closed:
+                self._idle.append(worker)
+                self._cond.notify()
+                return
+            self._live -= 1
+        worker.close()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._cond:
+            self._live -= 1
+            self._cond.notify()
+        self._fill()
+
+
+_POOLS: dict[tuple[int, str, int, int], WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def shared_pool(store: Path, *, size: int, memory_mb: int) -> WorkerPool:
+    """Return this process's pool for a store, made on first use; no worker starts yet.
+
+    Apps over the same build share one pool (tests build an app per test), and every pool
+    is closed at exit. The process id is part of the key, so a forked server worker never
+    reuses its parent's processes.
+    """
+    key = (os.getpid(), str(store), size, memory_mb)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or pool.closed:
+            if not _POOLS:
+                atexit.register(close_pools)
+            pool = _POOLS[key] = WorkerPool(store, size=size, memory_mb=memory_mb)
+        return pool
+
+
+def close_pools() -> None:
+    """Close every pool of this process."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+class _Worker:
+    """One worker process, spoken to over its stdin and stdout in length-prefixed frames."""
+
+    def __init__(self, store: Path, memory_mb: int, deadline: float) -> None:
+        command = [sys.executable, "-P", "-m", query_process.__name__, str(store), str(memory_mb)]
+        self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and script
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        try:
+            header, _ = self._receive(deadline)
+        except BaseException:
+            self.kill()
+            raise
+        if not header.get("ready"):
+            self.kill()
+            error = header.get("error")
+            raise WorkerCrashedError(f"a query worker could not open the store: {error}")
+        log.info("query worker %d serves %s", self.process.pid, store)
+
+    def ask(self, job: Job, deadline: float) -> tuple[dict[str, Any], bytes]:
+        assert self.process.stdin is not None  # noqa: S101  # set by Popen(stdin=PIPE)
+        try:
+            write_frame(self.process.stdin, job.to_json())
+        except BrokenPipeError as exc:
+            raise WorkerCrashedError(self._death()) from exc
+        return self._receive(deadline)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._close_pipes()
+
+    def close(self) -> None:
+        # EOF on stdin ends the worker's loop; kill it if it is still busy.
+        self._close_pipes()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _receive(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+        assert self.process.stdout is not None  # noqa: S101  # set by Popen(stdout=PIPE)
+        fd = self.process.stdout.fileno()
+        prefix = self._read(fd, 12, deadline)
+        header_size, body_size = struct.unpack(">IQ", prefix)
+        header = json.loads(self._read(fd, header_size, deadline))
+        return header, self._read(fd, body_size, deadline)
+
+    def _read(self, fd: int, size: int, deadline: float) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                log.warning("query worker %d killed at its deadline", self.process.pid)
+                raise DeadlineExceededError("the query did not finish in time")
+            chunk = os.read(fd, min(size - len(data), 1 << 20))
+            if not chunk:
+                raise WorkerCrashedError(self._death())
+            data += chunk
+        return bytes(data)
+
+    def _death(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the query worker stopped answering"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"the query worker died of {signal.Signals(-code).name}"
+        return f"the query worker exited with status {code}"
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _answer(header: Mapping[str, Any], body: bytes) -> Answer:
+    """Turn a worker's reply back into an Answer, or into the exception it reports."""
+    error = header.get("error")
+    message = str(header.get("message", ""))
+    if error is None:
+        return Answer(header["media_type"], body, header["form"], header.get("rows"))
+    if error == "syntax":
+        raise SyntaxError(message)
+    if error == "rows":
+        raise TooManyRowsError(int(header["limit"]))
+    if error == "format":
+        raise NoAcceptableFormatError(str(header["form"]))
+    raise EvaluationError(message)

@@ -1,0 +1,1 @@
+"""The web stage: app factory, per-app state, negotiation, one blueprint package per family."""

@@ -1,0 +1,1 @@
+"""Landing family: the landing page, the health check and the browse pages."""

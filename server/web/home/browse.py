@@ -1,0 +1,99 @@
+"""Browse pages: every partnership, cluster organisation and country, a page at a time.
+
+The landing page shows the start of each list; these pages hold all of it, so that a
+graph many times the real one still gives pages of a bounded size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from flask import Blueprint, render_template, request, url_for
+
+from server.errors import BadRequestError, NotFoundError
+
+from .views import landing, page_size
+
+bp = Blueprint("browse", __name__)
+
+INTROS: Final = {
+    "partnerships": (
+        "Partnerships",
+        "Every partnership the sources identify by name, with its funding type, sectors, target "
+        "markets and the number of members this graph lists (which may be fewer than it had).",
+    ),
+    "clusters": (
+        "Cluster organisations",
+        "Every member cluster organisation, with the country it is based in and its partnerships.",
+    ),
+    "countries": (
+        "Countries",
+        "Countries where member cluster organisations are based, and countries named as target "
+        "markets, each linked to its Wikidata entity.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page sits in its list, and the links to its neighbours."""
+
+    page: int
+    last: int
+    total: int
+    first_item: int
+    last_item: int
+    prev: str | None
+    next: str | None
+
+
+@bp.get("/partnerships")
+def partnerships() -> str:
+    """All partnerships, a page at a time."""
+    return _render("partnerships", landing().lists.partnerships)
+
+
+@bp.get("/clusters")
+def clusters() -> str:
+    """All member cluster organisations, a page at a time."""
+    return _render("clusters", landing().lists.clusters)
+
+
+@bp.get("/countries")
+def countries() -> str:
+    """All countries the graph uses, a page at a time."""
+    return _render("countries", landing().lists.countries)
+
+
+def _render(kind: str, items: Sequence[object]) -> str:
+    size = page_size()
+    page = _page_number(request.args.get("page", "1"))
+    last = max(1, math.ceil(len(items) / size))
+    if page > last:
+        raise NotFoundError(f"there is no page {page}: the {kind} fill {last} page(s)", last=last)
+    start = (page - 1) * size
+    shown = items[start : start + size]
+    endpoint = f"browse.{kind}"
+    pager = Pager(
+        page=page,
+        last=last,
+        total=len(items),
+        first_item=start + 1 if shown else 0,
+        last_item=start + len(shown),
+        prev=url_for(endpoint, page=page - 1) if page > 1 else None,
+        next=url_for(endpoint, page=page + 1) if page < last else None,
+    )
+    heading, intro = INTROS[kind]
+    return render_template(
+        "browse.html", kind=kind, items=shown, pager=pager, heading=heading, intro=intro
+    )
+
+
+def _page_number(raw: str) -> int:
+    """Parse ``?page=``: a whole number from 1; anything else is the client's error."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        raise BadRequestError(f"page must be a whole number from 1, not {raw[:40]!r}")
+    return int(raw)

@@ -1,0 +1,132 @@
+"""The landing page with the key figures, and the health check."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
+
+from server.store.backend import Backend
+from server.web.state import get_backend, get_catalog, get_state, per_release
+
+from .charts import bar_chart
+from .overview import Overview, overview
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What the landing page shows; the same for every request to one release."""
+
+    figures: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    lists: Overview
+    charts: dict[str, Markup]
+
+
+@bp.get("/")
+def index() -> str:
+    """Show what the dataset is: key figures stated against enumerated, charts and lists."""
+    found = landing()
+    return render_template(
+        "home.html",
+        figures=found.figures,
+        totals=found.totals,
+        lists=found.lists,
+        charts=found.charts,
+        limit=page_size(),
+    )
+
+
+def page_size() -> int:
+    """Return how many items each list of the landing page, and a browse page, shows."""
+    return int(current_app.config["LIST_PAGE_SIZE"])
+
+
+def landing() -> Landing:
+    """Return the landing page's figures, lists and charts, computed once per release.
+
+    Whole-graph queries (seconds at 1,000 times the real data) run on first use only.
+    """
+    state = get_state()
+    root = request.script_root
+    return per_release(("landing", root), lambda: _compute(state.backend, state.base_iri))
+
+
+def _compute(backend: Backend, base: str) -> Landing:
+    lists = overview(backend, base, request.script_root)
+    charts = {
+        "funding": bar_chart(
+            "Partnerships per funding type", lists.by_funding, chart_id="chart-funding"
+        ),
+        "country": bar_chart(
+            "Member cluster organisations per country", lists.by_country, chart_id="chart-country"
+        ),
+        "market": bar_chart(
+            "Partnerships per target market", lists.by_market, chart_id="chart-market"
+        ),
+    }
+    return Landing(
+        figures=run_file("key-figures.rq"),
+        totals=run_file("enumerated-counts.rq"),
+        lists=lists,
+        charts=charts,
+    )
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Report that the backend answers, and which release it serves."""
+    backend = get_backend()
+    result = backend.query("ASK { ?s ?p ?o }")
+    ok = isinstance(result, ox.QueryBoolean) and bool(result)
+    response = jsonify(
+        {
+            "status": "ok" if ok else "empty",
+            "release": backend.info.release,
+            "triples": backend.info.triples,
+        }
+    )
+    response.status_code = 200 if ok else 503
+    return response
+
+
+def run_file(name: str) -> list[dict[str, Any]]:
+    """Run a named query of ``queries/`` (as the catalog loaded it) and return plain rows."""
+    query = get_catalog().get(name.removesuffix(".rq"))
+    if query is None:
+        raise KeyError(f"no named query {name!r} in the catalog")
+    result = get_state().backend.query(query.text)
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError(f"{name} is not a SELECT query")
+    names = [v.value for v in result.variables]
+    rows = []
+    for solution in result:
+        row: dict[str, Any] = {}
+        for name_ in names:
+            term = solution[name_]
+            row[name_] = _plain(term)
+        rows.append(row)
+    return rows
+
+
+def _plain(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> Any:
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        if datatype.endswith(("#integer", "#int", "#long")):
+            return int(term.value)
+        if datatype.endswith(("#decimal", "#double", "#float")):
+            return float(term.value)
+        if datatype.endswith("#boolean"):
+            return term.value == "true"
+        return term.value
+    return term.value if isinstance(term, ox.NamedNode) else str(term)

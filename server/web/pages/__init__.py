@@ -1,0 +1,1 @@
+"""Linked-data pages family: minted IRIs dereferenced, the dataset, validation, dumps, search."""

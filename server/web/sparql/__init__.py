@@ -1,0 +1,1 @@
+"""SPARQL family: the protocol endpoint, its service description and the query page."""
