@@ -11,9 +11,12 @@ import pyoxigraph as ox
 
 from server.build.info import BuildInfo
 
+from .jobs import QueryResult
+
 log = logging.getLogger(__name__)
 
-QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+__all__ = ["Backend", "Dataset", "QueryResult", "Substitutions"]
+
 Substitutions: TypeAlias = Mapping[ox.Variable, ox.NamedNode | ox.Literal]
 
 
