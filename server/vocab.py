@@ -26,6 +26,7 @@ FAMILIES: Final = (
     "partnership",
     "cluster",
     "membership",
+    "continuity",
     "country",
     "region",
     "sector",
@@ -40,6 +41,8 @@ FAMILIES: Final = (
     "measure",
     "country-group",
     "figure",
+    "evidence",
+    "link-strength",
 )
 
 #: Named graphs of the store, relative to the base IRI.

@@ -3,27 +3,38 @@
 The converter is deterministic: the same tables give the same bytes. A value that
 no source gives produces no triple, and every resource carries the source URLs of
 the rows it comes from. Anything it cannot place (an unknown country, a market
-with no mapping, a funding value outside the known set) stops the conversion with
-the file and row named.
+with no mapping, a funding value outside the known set, two partnerships with one
+slug) stops the conversion with the file and row named.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
+from rdflib.namespace import FOAF, ORG, RDF, RDFS, SKOS
 
-from server.vocab import ESCP, EU_COUNTRY, ID, SCHEMA, WD, WDT, bind_families, family_namespace
+from server.vocab import ESCP, ID, SCHEMA
 
+from . import figures, lineage
+from .graphs import (
+    CALL_2016,
+    CLUSTER,
+    GENERATION_1,
+    GENERATION_2,
+    MEMBERSHIP,
+    PARTNERSHIP,
+    SECTOR,
+    Graphs,
+)
+from .places import Places
 from .tables import (
-    COUNTRIES_CSV,
-    MARKETS_CSV,
+    GEN2_MEMBERS_CSV,
+    GEN2_PARTNERSHIPS_CSV,
     MEMBERS_CSV,
     PARTNERSHIPS_CSV,
     ConversionError,
@@ -36,22 +47,11 @@ from .tables import (
     integer_literal,
     slugify,
     url_ref,
-    verification_urls,
 )
 
 log = logging.getLogger(__name__)
 
-EU_COUNTRY_TABLE: Final = (
-    "https://github.com/europarl/open-data-beta-testing/blob/"
-    "6a0700279a894f28e83a9868e2ef2aa898c921ac/controlled-vocabularies/countries-skos.rdf"
-)
-COSME_PARTICIPANTS: Final = (
-    "https://single-market-economy.ec.europa.eu/news/"
-    "kosovo-joins-cosme-eu-funding-programme-smes-2017-12-19_en",
-    "https://agenceurope.eu/en/bulletin/article/11566/6/bosnia-herzegovina-joins-cosme-programme",
-)
-
-#: Funding values of the partnerships table: (funding type, strand); None where unstated.
+#: Funding values of the first-generation table: (funding type, strand); None where unstated.
 FUNDING: Final[dict[str, tuple[str | None, str | None]]] = {
     "co-funded-strand-1": ("co-funded", "1"),
     "co-funded-strand-2": ("co-funded", "2"),
@@ -59,20 +59,22 @@ FUNDING: Final[dict[str, tuple[str | None, str | None]]] = {
     "voluntary": ("voluntary", None),
     "labelled-funding-not-stated": (None, None),
 }
+EVIDENCE: Final = ("confirmed", "labelled-funding-not-stated", "probable")
+#: Strands of the second-generation table as stated (``1`` where the sub-strand is not).
+GEN2_STRANDS: Final = ("", "1", "1a", "1b", "2")
+GEN2_CALLS: Final = {"": None, "COS-CLUSINT-2016-03-01": CALL_2016}
 ROLES: Final = ("coordinator", "partner")
-COUNTRY_GROUPS: Final = ("EU", "COSME-associated", "EFTA", "third-country")
-MEASURES: Final = ("partnerships", "cluster-organisations", "countries", "clusters-per-partnership")
-SCOPES: Final = {"first-generation": "generation", "escp-4i": "label"}
 
-PARTNERSHIP = family_namespace("partnership")
-CLUSTER = family_namespace("cluster")
-MEMBERSHIP = family_namespace("membership")
-COUNTRY = family_namespace("country")
-REGION = family_namespace("region")
-SECTOR = family_namespace("sector")
-FIGURE = family_namespace("figure")
-GENERATION_1: Final = family_namespace("generation")["escp-4i-1"]
-LABEL_ESCP4I: Final = family_namespace("label")["escp-4i"]
+
+@dataclass(frozen=True)
+class Generation:
+    """One generation's tables and the IRI every partnership row of it links to."""
+
+    iri: URIRef
+    partnerships_csv: str
+    members_csv: str
+    partnerships: list[Row]
+    members: list[Row]
 
 
 @dataclass
@@ -80,59 +82,94 @@ class Converter:
     """Turn the source tables into one graph per resource family."""
 
     src: Sources
-    graphs: dict[str, Graph] = field(default_factory=dict)
-    used_countries: set[str] = field(default_factory=set)
-    _countries: dict[str, Row] = field(default_factory=dict)
-    _markets: dict[str, Row] = field(default_factory=dict)
+    graphs: Graphs = field(default_factory=Graphs)
 
     def __post_init__(self) -> None:
-        for row in self.src.countries:
-            self._countries[row["name_en"]] = row
-        for row in self.src.markets:
-            self._markets[row["name"]] = row
-
-    def graph(self, name: str) -> Graph:
-        if name not in self.graphs:
-            g = bind_families(Graph(bind_namespaces="none"))
-            self.graphs[name] = g
-        return self.graphs[name]
+        self.places = Places.of(self.graphs, self.src.countries, self.src.markets)
+        self.generations = (
+            Generation(
+                GENERATION_1, PARTNERSHIPS_CSV, MEMBERS_CSV, self.src.partnerships, self.src.members
+            ),
+            Generation(
+                GENERATION_2,
+                GEN2_PARTNERSHIPS_CSV,
+                GEN2_MEMBERS_CSV,
+                self.src.gen2_partnerships,
+                self.src.gen2_members,
+            ),
+        )
 
     def run(self) -> dict[str, Graph]:
         """Convert every table; return the graphs keyed by data file stem."""
-        partnerships = {row["acronym"]: row for row in self.src.partnerships}
-        if len(partnerships) != len(self.src.partnerships):
-            raise ConversionError(f"{PARTNERSHIPS_CSV}: duplicate acronym")
-        members = self._group_members(partnerships)
-        for acronym, row in partnerships.items():
-            self._partnership(row, members.get(acronym, []))
+        slugs = self._check_slugs()
+        by_acronym: list[dict[str, URIRef]] = []
+        for gen in self.generations:
+            members = self._group_members(gen)
+            for row in gen.partnerships:
+                self._partnership(gen, row, members.get(row["acronym"], []))
+            by_acronym.append(
+                {r["acronym"]: PARTNERSHIP[slugs[r.where()]] for r in gen.partnerships}
+            )
         self._clusters()
-        self._figures()
-        self._countries_used()
-        return self.graphs
+        lineage.continuity_links(self.graphs, self.src.successors, by_acronym[0], by_acronym[1])
+        figures.first_generation(self.graphs, self.src.figures)
+        figures.second_generation(
+            self.graphs, self.src.gen2_figures, self.src.gen2_figures_map, self.places
+        )
+        figures.stated_markets(self.graphs, self.src.stated_markets, self.places)
+        self.places.write_countries()
+        return self.graphs.by_name
 
     # -- partnerships ---------------------------------------------------------------
 
-    def _group_members(self, partnerships: dict[str, Row]) -> dict[str, list[Row]]:
+    def _check_slugs(self) -> dict[str, str]:
+        """Return each partnership row's slug; two rows of any generation may not share one."""
+        first: dict[str, Row] = {}
+        slugs = {}
+        for gen in self.generations:
+            for row in gen.partnerships:
+                slug = slugify(row["acronym"])
+                if not slug:
+                    raise ConversionError(f"{row.where()}: acronym {row['acronym']!r} has no slug")
+                if slug in first:
+                    raise ConversionError(
+                        f"{row.where()}: partnership {row['acronym']!r} has the slug {slug!r} of "
+                        f"{first[slug]['acronym']!r} at {first[slug].where()}"
+                    )
+                first[slug] = row
+                slugs[row.where()] = slug
+        return slugs
+
+    def _group_members(self, gen: Generation) -> dict[str, list[Row]]:
+        acronyms = {row["acronym"] for row in gen.partnerships}
         grouped: dict[str, list[Row]] = defaultdict(list)
-        for row in self.src.members:
-            if row["partnership_acronym"] not in partnerships:
+        for row in gen.members:
+            if row["partnership_acronym"] not in acronyms:
                 raise ConversionError(
                     f"{row.where()}: partnership {row['partnership_acronym']!r} "
-                    f"is not in {PARTNERSHIPS_CSV}"
+                    f"is not in {gen.partnerships_csv}"
                 )
             check(row, "role", ROLES)
             grouped[row["partnership_acronym"]].append(row)
         return grouped
 
-    def _partnership(self, row: Row, members: list[Row]) -> None:
-        g = self.graph("partnerships")
+    def _partnership(self, gen: Generation, row: Row, members: list[Row]) -> None:
+        g = self.graphs("partnerships")
         p = PARTNERSHIP[slugify(row["acronym"])]
         g.add((p, RDF.type, ESCP.Partnership))
         g.add((p, RDFS.label, Literal(row["name"] or row["acronym"], lang="en")))
         g.add((p, ESCP.acronym, Literal(row["acronym"])))
-        g.add((p, ESCP.generation, GENERATION_1))
+        g.add((p, ESCP.generation, gen.iri))
+        g.add((p, ESCP.evidence, ID[f"evidence/{check(row, 'evidence', EVIDENCE)}"]))
         add_sources(g, p, row.sources())
-        funding, strand = FUNDING[check(row, "funding", FUNDING)]
+        if gen.iri == GENERATION_1:
+            funding, strand = FUNDING[check(row, "funding", FUNDING)]
+        else:
+            # The second table has no funding column: its rows state a strand or a call only.
+            funding, strand = None, check(row, "strand", GEN2_STRANDS) or None
+            call = GEN2_CALLS[check(row, "call", GEN2_CALLS)]
+            if call is not None:
+                g.add((p, ESCP.call, call))
         if funding:
             g.add((p, ESCP.fundingType, ID[f"funding/{funding}"]))
         if strand:
@@ -140,7 +177,7 @@ class Converter:
         for sector in row.values_of("sectors"):
             self._sector(p, sector, row)
         for market in row.values_of("target_markets"):
-            g.add((p, ESCP.targetMarket, self._market(market, row)))
+            g.add((p, ESCP.targetMarket, self.places.market(market, row)))
         for key, prop in (("start", SCHEMA.startDate), ("end", SCHEMA.endDate)):
             if row[key]:
                 g.add((p, prop, date_literal(row[key], row)))
@@ -159,17 +196,17 @@ class Converter:
             g.add((p, ESCP.eccpProfile, url_ref(row["eccp_profile"], row)))
         if row["notes"]:
             g.add((p, SKOS.editorialNote, Literal(row["notes"], lang="en")))
-        self._memberships(p, row, members)
+        self._memberships(gen, p, row, members)
 
-    def _memberships(self, p: URIRef, prow: Row, members: list[Row]) -> None:
-        g = self.graph("memberships")
+    def _memberships(self, gen: Generation, p: URIRef, prow: Row, members: list[Row]) -> None:
+        g = self.graphs("memberships")
         coordinators = [m for m in members if m["role"] == "coordinator"]
         if len(coordinators) > 1:
             raise ConversionError(f"{prow.where()}: more than one coordinator member row")
         if prow["coordinator"] and not coordinators:
             raise ConversionError(
                 f"{prow.where()}: coordinator {prow['coordinator']!r} has no member row "
-                f"with role coordinator in {MEMBERS_CSV}"
+                f"with role coordinator in {gen.members_csv}"
             )
         for m in members:
             c = CLUSTER[cluster_slug(m["cluster_name"])]
@@ -179,17 +216,14 @@ class Converter:
                         f"{m.where()}: coordinator country {m['country']!r} differs from "
                         f"{prow.where()} ({prow['coordinator_country']!r})"
                     )
-                self.graph("partnerships").add((p, ESCP.coordinator, c))
-            self.graph("partnerships").add((p, ORG.hasMember, c))
+                self.graphs("partnerships").add((p, ESCP.coordinator, c))
+            self.graphs("partnerships").add((p, ORG.hasMember, c))
             ms = MEMBERSHIP[f"{p.rsplit('/', 1)[1]}/{cluster_slug(m['cluster_name'])}"]
+            if (ms, RDF.type, ORG.Membership) in g:
+                raise ConversionError(f"{m.where()}: {m['cluster_name']!r} is listed twice")
             g.add((ms, RDF.type, ORG.Membership))
-            g.add(
-                (
-                    ms,
-                    RDFS.label,
-                    Literal(f"{m['cluster_name']} in {prow['acronym']} ({m['role']})", lang="en"),
-                )
-            )
+            label = f"{m['cluster_name']} in {prow['acronym']} ({m['role']})"
+            g.add((ms, RDFS.label, Literal(label, lang="en")))
             g.add((ms, ORG.member, c))
             g.add((ms, ORG.organization, p))
             g.add((ms, ORG.role, ID[f"role/{m['role']}"]))
@@ -200,10 +234,10 @@ class Converter:
     # -- clusters ---------------------------------------------------------------------
 
     def _clusters(self) -> None:
-        """Write one resource per cluster organisation, merging rows that name it twice."""
-        g = self.graph("clusters")
+        """Write one resource per cluster organisation, merging rows of both generations."""
+        g = self.graphs("clusters")
         by_slug: dict[str, list[Row]] = defaultdict(list)
-        for m in self.src.members:
+        for m in self.src.members + self.src.gen2_members:
             by_slug[cluster_slug(m["cluster_name"])].append(m)
         for slug, rows in by_slug.items():
             c = CLUSTER[slug]
@@ -220,7 +254,7 @@ class Converter:
             if first["cluster_acronym"]:
                 g.add((c, ESCP.acronym, Literal(first["cluster_acronym"])))
             if first["country"]:
-                g.add((c, ESCP.country, self._country(first["country"], rows[0])))
+                g.add((c, ESCP.country, self.places.country(first["country"], rows[0])))
             if first["region_or_city"]:
                 g.add((c, ESCP.regionOrCity, Literal(first["region_or_city"], lang="en")))
             if first["website"]:
@@ -232,117 +266,15 @@ class Converter:
                 partnership = PARTNERSHIP[slugify(r["partnership_acronym"])]
                 g.add((c, ORG.memberOf, partnership))
 
-    # -- vocabularies used by rows -------------------------------------------------------
-
     def _sector(self, p: URIRef, label: str, row: Row) -> None:
-        g = self.graph("sectors")
+        g = self.graphs("sectors")
         s = SECTOR[slugify(label)]
         g.add((s, RDF.type, SKOS.Concept))
         g.add((s, RDFS.label, Literal(label, lang="en")))
         g.add((s, SKOS.prefLabel, Literal(label, lang="en")))
         g.add((s, SKOS.inScheme, ID["sector"]))
         add_sources(g, s, row.sources())
-        self.graph("partnerships").add((p, ESCP.sector, s))
-
-    def _market(self, name: str, row: Row) -> URIRef:
-        mapping = self._markets.get(name)
-        if name in self._countries and mapping is None:
-            return self._country(name, row)
-        if mapping is None:
-            raise ConversionError(
-                f"{row.where()}: target market {name!r} is neither a country of "
-                f"{COUNTRIES_CSV} nor mapped in {MARKETS_CSV}"
-            )
-        if mapping["kind"] == "country":
-            return self._country_by_code(mapping["iso3166_alpha2"], row)
-        g = self.graph("markets")
-        r = REGION[mapping["region_slug"]]
-        g.add((r, RDF.type, ESCP.Region))
-        g.add((r, RDFS.label, Literal(name, lang="en")))
-        if mapping["within_iso3166_alpha2"]:
-            within = self._country_by_code(mapping["within_iso3166_alpha2"], row)
-            g.add((r, SCHEMA.containedInPlace, within))
-        if mapping["note"]:
-            g.add((r, RDFS.comment, Literal(mapping["note"], lang="en")))
-        add_sources(g, r, row.sources())
-        return r
-
-    def _country(self, name: str, row: Row) -> URIRef:
-        if name not in self._countries:
-            raise ConversionError(f"{row.where()}: country {name!r} is not in {COUNTRIES_CSV}")
-        iri = COUNTRY[self._countries[name]["iso3166_alpha2"].lower()]
-        self.used_countries.add(name)
-        return iri
-
-    def _country_by_code(self, code: str, row: Row) -> URIRef:
-        for name, crow in self._countries.items():
-            if crow["iso3166_alpha2"] == code:
-                return self._country(name, row)
-        raise ConversionError(f"{row.where()}: no country with ISO code {code!r}")
-
-    def _countries_used(self) -> None:
-        g = self.graph("countries")
-        for name in sorted(self.used_countries):
-            row = self._countries[name]
-            qid = row["wikidata_qid"]
-            if not re.fullmatch(r"Q[0-9]+", qid):
-                raise ConversionError(f"{row.where()}: bad Wikidata QID {qid!r}")
-            check(row, "group", COUNTRY_GROUPS)
-            c = COUNTRY[row["iso3166_alpha2"].lower()]
-            g.add((c, RDF.type, ESCP.Country))
-            g.add((c, RDFS.label, Literal(name, lang="en")))
-            g.add((c, OWL.sameAs, WD[qid]))
-            g.add((c, WDT.P297, Literal(row["iso3166_alpha2"])))
-            g.add((c, WDT.P298, Literal(row["iso3166_alpha3"])))
-            g.add((c, SKOS.exactMatch, EU_COUNTRY[row["eu_authority_code"]]))
-            g.add((c, ESCP.countryGroup, ID[f"country-group/{slugify(row['group'])}"]))
-            for source in verification_urls(row):
-                g.add((c, DCTERMS.source, source))
-            g.add((c, DCTERMS.source, URIRef(EU_COUNTRY_TABLE)))
-            if row["group"] in ("COSME-associated", "EFTA"):
-                for url in COSME_PARTICIPANTS:
-                    g.add((c, DCTERMS.source, URIRef(url)))
-            if row["notes"]:
-                g.add((c, SKOS.editorialNote, Literal(row["notes"], lang="en")))
-
-    # -- stated figures ---------------------------------------------------------------
-
-    def _figures(self) -> None:
-        g = self.graph("figures")
-        for row in self.src.figures:
-            f = FIGURE[row["id"]]
-            check(row, "measure", MEASURES)
-            scope = check(row, "scope", SCOPES)
-            check(row, "approximate", ("true", "false"))
-            approx = row["approximate"] == "true"
-            value = integer_literal(row["value"], row, "value")
-            what = row["measure"].replace("-", " ")
-            subset = f" {row['funding']}" if row["funding"] else ""
-            text = f"{'about ' if approx else ''}{value}{subset} {what}"
-            g.add((f, RDF.type, ESCP.StatedFigure))
-            g.add((f, RDFS.label, Literal(f"{text} ({row['id']})", lang="en")))
-            g.add((f, ESCP.measure, ID[f"measure/{row['measure']}"]))
-            g.add((f, ESCP.value, value))
-            g.add((f, ESCP.approximate, Literal(approx)))
-            stated_for = GENERATION_1 if scope == "first-generation" else LABEL_ESCP4I
-            g.add((f, ESCP.statedFor, stated_for))
-            if row["funding"]:
-                g.add((f, ESCP.fundingType, ID[f"funding/{row['funding']}"]))
-            if row["statement_date"]:
-                g.add((f, DCTERMS.date, date_literal(row["statement_date"], row)))
-            add_sources(g, f, row.sources())
-            if row["notes"]:
-                g.add((f, SKOS.editorialNote, Literal(row["notes"], lang="en")))
-        for row in self.src.stated_markets:
-            country = self._country(row["country"], row)
-            f = FIGURE[f"main-target-market-{country.rsplit('/', 1)[1]}"]
-            g.add((f, RDF.type, ESCP.StatedTargetMarket))
-            g.add((f, RDFS.label, Literal(f"main target market: {row['country']}", lang="en")))
-            g.add((f, ESCP.market, country))
-            g.add((f, ESCP.statedFor, GENERATION_1))
-            add_sources(g, f, row.sources())
-            if row["notes"]:
-                g.add((f, SKOS.editorialNote, Literal(row["notes"], lang="en")))
+        self.graphs("partnerships").add((p, ESCP.sector, s))
 
 
 def convert(sources_dir: Path, mappings_dir: Path) -> dict[str, str]:

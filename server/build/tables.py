@@ -18,10 +18,16 @@ from rdflib.namespace import DCTERMS, XSD
 
 PARTNERSHIPS_CSV: Final = "escp4i-gen1-partnerships.csv"
 MEMBERS_CSV: Final = "escp4i-gen1-members-partial.csv"
+GEN2_PARTNERSHIPS_CSV: Final = "escp4i-gen2-partnerships.csv"
+GEN2_MEMBERS_CSV: Final = "escp4i-gen2-members.csv"
+SUCCESSORS_CSV: Final = "escp4i-successors.csv"
 COUNTRIES_CSV: Final = "countries.csv"
 FIGURES_CSV: Final = "stated-figures.csv"
+GEN2_FIGURES_CSV: Final = "stated-figures-gen2.csv"
 STATED_MARKETS_CSV: Final = "stated-target-markets.csv"
 MARKETS_CSV: Final = "markets.csv"
+#: The mapping (data/mappings/) of the second generation's free-text measures to figure IRIs.
+GEN2_FIGURES_MAP_CSV: Final = "stated-figures-gen2.csv"
 
 #: Commits of the repositories that verified the country table (countries-NOTES.md).
 VERIFICATION_COMMITS: Final = {
@@ -108,20 +114,30 @@ class Sources:
 
     partnerships: list[Row]
     members: list[Row]
+    gen2_partnerships: list[Row]
+    gen2_members: list[Row]
+    successors: list[Row]
     countries: list[Row]
     figures: list[Row]
+    gen2_figures: list[Row]
     stated_markets: list[Row]
     markets: list[Row]
+    gen2_figures_map: list[Row]
 
     @classmethod
     def read(cls, sources_dir: Path, mappings_dir: Path) -> Sources:
         return cls(
-            read_rows(sources_dir / PARTNERSHIPS_CSV),
-            read_rows(sources_dir / MEMBERS_CSV),
-            read_rows(sources_dir / COUNTRIES_CSV),
-            read_rows(sources_dir / FIGURES_CSV),
-            read_rows(sources_dir / STATED_MARKETS_CSV),
-            read_rows(mappings_dir / MARKETS_CSV),
+            partnerships=read_rows(sources_dir / PARTNERSHIPS_CSV),
+            members=read_rows(sources_dir / MEMBERS_CSV),
+            gen2_partnerships=read_rows(sources_dir / GEN2_PARTNERSHIPS_CSV),
+            gen2_members=read_rows(sources_dir / GEN2_MEMBERS_CSV),
+            successors=read_rows(sources_dir / SUCCESSORS_CSV),
+            countries=read_rows(sources_dir / COUNTRIES_CSV),
+            figures=read_rows(sources_dir / FIGURES_CSV),
+            gen2_figures=read_rows(sources_dir / GEN2_FIGURES_CSV),
+            stated_markets=read_rows(sources_dir / STATED_MARKETS_CSV),
+            markets=read_rows(mappings_dir / MARKETS_CSV),
+            gen2_figures_map=read_rows(mappings_dir / GEN2_FIGURES_MAP_CSV),
         )
 
 
