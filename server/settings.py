@@ -18,6 +18,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "QUERY_TIMEOUT": 10.0,
     "MAX_ROWS": 100_000,
     "MAX_CONTENT_LENGTH": 1_000_000,
+    # A refused body is read and discarded up to this much, so the client sees the 413.
+    "DRAIN_MAX_MB": 64,
+    "DRAIN_SECONDS": 10.0,
     # User queries run in this many worker processes per server process, each capped in memory.
     "QUERY_WORKERS": 2,
     "QUERY_MEMORY_MB": 2048,

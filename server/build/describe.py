@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from rdflib import Graph, Literal, URIRef
@@ -11,7 +12,9 @@ from server.vocab import GRAPHS, PREFIXES, SEED_PAGE, bind_families, graph_iri
 
 from .info import LICENSE
 
-TITLE: Final = "ESCP-4i Knowledge Graph: European Strategic Cluster Partnerships - Going International, first generation (2016-2017)"  # noqa: E501
+TITLE: Final = "ESCP-4i Knowledge Graph: European Strategic Cluster Partnerships - Going International, first generation (2016-2017), with the second generation (2018-2019) as context"  # noqa: E501
+#: The years the dataset covers: the first generation, and the second as context.
+PERIOD: Final = ("2016", "2019")
 
 
 def dataset_iri(base_iri: str) -> URIRef:
@@ -24,9 +27,17 @@ def dataset_iri(base_iri: str) -> URIRef:
 
 
 def dataset(
-    graphs: dict[str, Graph], base_iri: str, release: str, digest: str, built_at: str
+    graphs: dict[str, Graph],
+    base_iri: str,
+    release: str,
+    digest: str,
+    built_at: str,
+    sources: Sequence[str] = (),
 ) -> Graph:
-    """Describe the dataset and each named graph with VoID statistics and provenance."""
+    """Describe the dataset and each named graph with VoID statistics and provenance.
+
+    ``sources`` names the source files copied into the release (served under ``sources/``).
+    """
     g = bind_families(Graph(bind_namespaces="none"))
     ds = dataset_iri(base_iri)
     g.add((ds, RDF.type, VOID.Dataset))
@@ -39,9 +50,14 @@ def dataset(
             DCTERMS.description,
             Literal(
                 "Partnerships labelled after the COSME call COS-CLUSTER-2014-3-03 'Cluster Go "
-                "International', their member cluster organisations, countries (linked to "
-                "Wikidata), target markets and sectors, with the figures the sources state and "
-                "what this graph enumerates. Every resource carries its sources.",
+                "International' (the first generation, 2016-2017), their member cluster "
+                "organisations, countries (linked to Wikidata), target markets and sectors, with "
+                "the figures the sources state and what this graph enumerates. The second "
+                "generation (2018-2019, call COS-CLUSINT-2016-03-01) comes in as context: its "
+                "partnerships and members, the organisations in both generations, and sourced "
+                "continuity links from first-generation partnerships. Every partnership has an "
+                "evidence level (confirmed, labelled with funding not stated, or probable), and "
+                "every resource carries its sources.",
                 lang="en",
             ),
         )
@@ -56,6 +72,15 @@ def dataset(
     g.add((ds, VOID.uriSpace, Literal(base_iri + "id/")))
     g.add((ds, VOID.vocabulary, URIRef(base_iri + "def#")))
     g.add((ds, VOID.rootResource, URIRef(base_iri + "id/generation/escp-4i-1")))
+    g.add((ds, VOID.rootResource, URIRef(base_iri + "id/generation/escp-4i-2")))
+    period = URIRef(f"{base_iri}dataset#period")
+    g.add((ds, DCTERMS.temporal, period))
+    g.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    g.add((period, DCAT.startDate, Literal(PERIOD[0], datatype=XSD.gYear)))
+    g.add((period, DCAT.endDate, Literal(PERIOD[1], datatype=XSD.gYear)))
+    for name in sources:
+        # PROV: the release was derived from these tables and notes, kept with it.
+        g.add((ds, PROV.wasDerivedFrom, URIRef(f"{base_iri}sources/{name}")))
     activity = URIRef(f"{base_iri}dataset/build/{digest[:12]}")
     g.add((ds, PROV.wasGeneratedBy, activity))
     g.add((activity, RDF.type, PROV.Activity))

@@ -30,6 +30,8 @@ class BuildInfo:
     graphs: dict[str, int]
     path: str
     dumps: list[dict[str, Any]] = field(default_factory=list)
+    #: The source tables and notes copied into the release: name, bytes, sha256.
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

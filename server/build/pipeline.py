@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 INPUTS: Final = {"ontology": "ontology", "data": "data", "shapes": "shapes"}
 #: Folders whose files also make up a release (hashed into its identity).
 RELEASE_FOLDERS: Final = {**INPUTS, "queries": "queries"}
+#: The sourced tables, their notes and the editorial mappings: copied into each release and
+#: served under ``sources/``, so the raw material a release was made from stays readable.
+SOURCE_FOLDERS: Final = {"data/sources": "", "data/mappings": "mappings"}
+SOURCE_SUFFIXES: Final = (".csv", ".md")
 KEEP_BUILDS: Final = 3
 
 Progress = Callable[[str], None]
@@ -124,6 +128,9 @@ def content_hash(root: Path, base_iri: str) -> str:
             if path.suffix in (".ttl", ".rq"):
                 digest.update(f"{folder}/{path.name}\0".encode())
                 digest.update(path.read_bytes())
+    for path in _source_files(root):
+        digest.update(f"{path.relative_to(root)}\0".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -158,7 +165,8 @@ def build(
     built_at = datetime.now(UTC).replace(microsecond=0).isoformat()
     release = f"{version}+{digest[:12]}"
     step("describing the dataset (VoID/DCAT)")
-    graphs["meta"] = describe.dataset(graphs, base_iri, release, digest, built_at)
+    names = [_source_name(root, path) for path in _source_files(root)]
+    graphs["meta"] = describe.dataset(graphs, base_iri, release, digest, built_at, names)
     build_dir = out / "builds" / f"{digest[:12]}-{int(time.time() * 1000)}"
     tmp_dir = build_dir.with_name(build_dir.name + ".tmp")
     tmp_dir.mkdir(parents=True)
@@ -169,6 +177,7 @@ def build(
         store = ox.Store.read_only(str(tmp_dir / "store"))
         files = dumps.write(store, tmp_dir / "dumps")
         del store
+        sources = _copy_sources(root, tmp_dir / "sources")
         (tmp_dir / "validation.ttl").write_text(
             report.graph.serialize(format="turtle"), encoding="utf-8"
         )
@@ -182,6 +191,7 @@ def build(
             graphs=counts,
             path=str(build_dir),
             dumps=files,
+            sources=sources,
         )
         (tmp_dir / "build.json").write_text(info.to_json(), encoding="utf-8")
         tmp_dir.rename(build_dir)
@@ -194,6 +204,35 @@ def build(
         "built release %s: %d triples in %.2f s", release, info.triples, time.monotonic() - started
     )
     return info
+
+
+def _source_files(root: Path) -> list[Path]:
+    return [
+        path
+        for folder in SOURCE_FOLDERS
+        for path in sorted((root / folder).glob("*"))
+        if path.is_file() and path.suffix in SOURCE_SUFFIXES
+    ]
+
+
+def _source_name(root: Path, path: Path) -> str:
+    folder = SOURCE_FOLDERS[str(path.parent.relative_to(root))]
+    return f"{folder}/{path.name}" if folder else path.name
+
+
+def _copy_sources(root: Path, out: Path) -> list[dict[str, Any]]:
+    """Copy the source files into the release; return name, size and sha256 of each."""
+    records = []
+    for path in _source_files(root):
+        name = _source_name(root, path)
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = path.read_bytes()
+        target.write_bytes(data)
+        records.append(
+            {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
+    return records
 
 
 def _load_store(path: Path, graphs: dict[str, Graph], base_iri: str) -> dict[str, int]:

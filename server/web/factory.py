@@ -15,6 +15,7 @@ from server.store.backend import Backend
 from server.store.embedded import EmbeddedStore
 
 from .cache import ResponseCache
+from .drain import DrainRefusedBodies
 from .errors import register_error_handlers
 from .state import STATE, State
 
@@ -51,12 +52,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     from .home import browse
     from .home import views as home
     from .pages import views as pages
+    from .sources import views as sources
     from .sparql import views as sparql
 
     app.register_blueprint(home.bp)
     app.register_blueprint(browse.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(sources.bp)
     # Pages last: its catch-all routes for minted IRIs must not shadow the others.
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
@@ -67,6 +70,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
             max_bytes=int(app.config["RESPONSE_CACHE_MB"]) * 2**20,
             cacheable=lambda path: path not in UNCACHED_PATHS,
         )
+    # Outermost: a refused body is drained whoever refused it (RFC 9112 §9.6).
+    app.wsgi_app = DrainRefusedBodies(  # type: ignore[method-assign]  # Flask's documented hook
+        app.wsgi_app,
+        max_bytes=int(app.config["DRAIN_MAX_MB"]) * 2**20,
+        seconds=float(app.config["DRAIN_SECONDS"]),
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 
     @app.context_processor

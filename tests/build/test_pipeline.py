@@ -7,6 +7,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from sources import partnership_rows
 
 from server.build.info import BuildInfo, current_build
 from server.build.pipeline import BuildError, DataInvalidError, build
@@ -72,7 +73,7 @@ def test_syntax_error_fails_the_build_and_keeps_the_served_store(
     assert "partnerships.ttl" in str(caught.value)
     assert "line" in str(caught.value)
     assert current_build(out) == Path(first.path)
-    assert _count(EmbeddedStore.current(out)) == 15
+    assert _count(EmbeddedStore.current(out)) == len(partnership_rows())
 
 
 def test_shacl_violation_fails_the_build_naming_the_focus_node(
@@ -90,7 +91,7 @@ def test_shacl_violation_fails_the_build_naming_the_focus_node(
     assert "https://w3id.org/escp4i/id/country/be" in str(caught.value)
     assert not caught.value.report.conforms
     assert current_build(out) == Path(first.path)
-    assert _count(EmbeddedStore.current(out)) == 15
+    assert _count(EmbeddedStore.current(out)) == len(partnership_rows())
 
 
 def test_cli_build_exits_non_zero_on_a_violation_and_names_the_node(

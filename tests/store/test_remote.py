@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from servers import Server, data_dir, free_port, start_oxigraph
+from sources import partnership_rows
 
 from server.build.info import BuildInfo
 from server.cli import main
@@ -60,7 +61,7 @@ def test_remote_select_returns_the_solutions_of_the_embedded_store(
     assert isinstance(found, ox.QuerySolutions)
     assert [v.value for v in found.variables] == ["p", "label"]
     expected = rows(store.query(SELECT))
-    assert len(expected) == 15
+    assert len(expected) == len(partnership_rows())
     assert rows(found) == expected
 
 

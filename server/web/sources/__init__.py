@@ -1,0 +1,1 @@
+"""Sources family: the sourced tables, compilation notes and mappings a release was made from."""

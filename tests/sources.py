@@ -1,0 +1,19 @@
+"""The sourced tables the graph is built from, read for expected answers (never hard-coded)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parents[1] / "data" / "sources"
+
+
+def rows(name: str) -> list[dict[str, str]]:
+    """Return the rows of one CSV file of data/sources/."""
+    with (SOURCES / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def partnership_rows() -> list[dict[str, str]]:
+    """Return the partnership rows of both generations, first generation first."""
+    return rows("escp4i-gen1-partnerships.csv") + rows("escp4i-gen2-partnerships.csv")
