@@ -175,6 +175,14 @@ def query(obj: dict[str, Any], sparql: str | None, file: Path | None, fmt: str) 
 @click.option(
     "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Per worker."
 )
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    envvar="ESCP_LOG_FORMAT",
+    type=click.Choice(["text", "json"]),
+    help="One line per record on stderr: text, or one JSON object per line.",
+)
 @click.pass_obj
 def serve(
     obj: dict[str, Any],
@@ -184,6 +192,7 @@ def serve(
     server_name: str,
     workers: int,
     threads: int,
+    log_format: str,
 ) -> None:
     """Serve the SPARQL endpoint and pages on the embedded store (building it if needed)."""
     import os
@@ -197,13 +206,26 @@ def serve(
     os.environ.setdefault("ESCP_BASE_IRI", obj["base_iri"])
     os.environ.setdefault("ESCP_PROJECT_DIR", str(obj["project_dir"]))
     if dev:
-        from server.web.factory import create_app
+        import logging.config
 
+        from server.web.factory import create_app
+        from server.web.logs import logging_config
+
+        logging.config.dictConfig(logging_config(log_format))
         create_app().run(host=host, port=port)
         return
     from server.web.wsgi import run
 
-    run(server_name, host=host, port=port, workers=workers, threads=threads)
+    # Every worker process counts into files here; /metrics sums them (prometheus-client).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(obj["data_dir"]))
+    run(
+        server_name,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        log_format=log_format,
+    )
 
 
 @main.command("load-remote")
@@ -232,6 +254,34 @@ def load_remote(obj: dict[str, Any], url: str, timeout: float) -> None:
         click.echo(f"loaded {graph}: {triples} triples")
     total = sum(triples for _, triples in loaded)
     click.echo(f"loaded release {store.info.release}: {total} triples in {len(loaded)} graphs")
+
+
+def _metrics_dir(data_dir: Path) -> Path:
+    """Make an empty metrics folder for this server; remove those of servers that are gone."""
+    import os
+    import shutil
+
+    run_dir = data_dir / "run"
+    for old in run_dir.glob("metrics-*"):
+        pid = old.name.removeprefix("metrics-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = run_dir / f"metrics-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _progress(message: str) -> None:

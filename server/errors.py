@@ -59,6 +59,13 @@ class UnprocessableError(AppError):
     title = "Query not answered"
 
 
+class TooManyRequestsError(AppError):
+    """A client past its share of the service (its concurrent queries or query time)."""
+
+    status = 429
+    title = "Too many requests"
+
+
 class BadGatewayError(AppError):
     """The SPARQL endpoint behind the service answered with something unusable."""
 

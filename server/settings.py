@@ -28,6 +28,10 @@ DEFAULTS: Final[dict[str, Any]] = {
     "QUERY_MAX_DEPTH": 64,
     "QUERY_MAX_OPERATORS": 1000,
     "ANSWER_CACHE_MB": 64,
+    # Per client address and server process: uncached user queries at once, and seconds of
+    # query time per minute; past either, 429 with Retry-After.
+    "CLIENT_MAX_QUERIES": 2,
+    "CLIENT_QUERY_SECONDS": 30.0,
     # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
     "RESPONSE_CACHE_MB": 64,
     # Items per browse page, and per list on the landing page.

@@ -33,7 +33,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        request_id = uuid.uuid4().hex[:12]
+        # The id the access log and the X-Request-ID header carry (server.web.access).
+        request_id = str(request.environ.get("escp.request_id") or uuid.uuid4().hex)
         log.error("unhandled error, request id %s", request_id, exc_info=exc)
         return render_problem(
             500,
@@ -63,7 +64,7 @@ def render_problem(status: int, title: str, detail: str, extra: dict[str, Any]) 
         response = jsonify(problem)
         response.status_code = status
         response.mimetype = PROBLEM_JSON
-    if status in (503,) and "Retry-After" not in response.headers:
+    if status in (429, 503) and "Retry-After" not in response.headers:
         response.headers["Retry-After"] = str(extra.get("retry_after", 5))
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.vary.add("Accept")

@@ -14,6 +14,7 @@ from server.settings import BACKENDS, DEFAULTS
 from server.store.backend import Backend
 from server.store.embedded import EmbeddedStore
 
+from .access import AccessLog
 from .cache import ResponseCache
 from .drain import DrainRefusedBodies
 from .errors import register_error_handlers
@@ -75,6 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
         app.wsgi_app,
         max_bytes=int(app.config["DRAIN_MAX_MB"]) * 2**20,
         seconds=float(app.config["DRAIN_SECONDS"]),
+    )
+    # Outermost of all: every answer, replayed or not, gets its id, log line, metrics, headers.
+    app.wsgi_app = AccessLog(  # type: ignore[method-assign]  # Flask's documented hook
+        app.wsgi_app, release=state.backend.info.release
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 

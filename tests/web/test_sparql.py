@@ -18,6 +18,7 @@ from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDF, VOID
 from rdflib.query import Result, ResultRow
 from servers import Server, start_oxigraph
+from sources import partnership_rows
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = "https://w3id.org/escp4i/"
 ADPACK = URIRef(BASE + "id/partnership/adpack")
 ADPACK_LABEL = "Future Materials and Products for Advanced Smart Packaging"
-PARTNERSHIPS = 15
+PARTNERSHIPS = len(partnership_rows())
 PREFIXES = """\
 PREFIX escp: <https://w3id.org/escp4i/def#>
 PREFIX owl: <http://www.w3.org/2002/07/owl#>

@@ -60,7 +60,8 @@ def source_file(name: str) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def _files() -> dict[str, Path]:

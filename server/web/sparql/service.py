@@ -58,6 +58,8 @@ class Limits:
     max_bytes: int
     max_depth: int
     max_operators: int
+    client_queries: int = 2
+    client_seconds: float = 30.0
 
 
 #: The limit properties: (local name, label, definition); values come from ``Limits``.
@@ -89,6 +91,18 @@ _LIMIT_TERMS: Final = (
         "maximum query operators",
         "Most nesting operators (UNION, OPTIONAL, MINUS, FILTER, BIND, GRAPH, EXISTS and "
         "the expression operators) a query may have; more are refused with 400.",
+    ),
+    (
+        "maxClientQueries",
+        "concurrent queries per client",
+        "Most uncached queries one client address may run at once in one server process; "
+        "one more is refused with 429 and Retry-After.",
+    ),
+    (
+        "clientQuerySecondsPerMinute",
+        "query time per client per minute",
+        "Seconds of query time one client address may use per minute in one server process; "
+        "past them its uncached queries are refused with 429 and Retry-After.",
     ),
 )
 
@@ -184,10 +198,14 @@ def _integer(n: int) -> ox.Literal:
 def _limit_value(limits: Limits, name: str) -> ox.Literal:
     if name == "queryTimeout":
         return ox.Literal(str(float(limits.timeout)), datatype=ox.NamedNode(XSD + "decimal"))
+    if name == "clientQuerySecondsPerMinute":
+        seconds = str(float(limits.client_seconds))
+        return ox.Literal(seconds, datatype=ox.NamedNode(XSD + "decimal"))
     values = {
         "maxResultRows": limits.max_rows,
         "maxRequestBytes": limits.max_bytes,
         "maxQueryDepth": limits.max_depth,
         "maxQueryOperators": limits.max_operators,
+        "maxClientQueries": limits.client_queries,
     }
     return _integer(values[name])

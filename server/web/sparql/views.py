@@ -37,6 +37,7 @@ from server.store.jobs import (
 from server.store.screen import screen
 from server.store.workers import shared_pool
 from server.vocab import FAMILIES, PREFIXES, family_namespace
+from server.web import metrics
 from server.web.cache import AnswerCache
 from server.web.negotiation import (
     GRAPHS,
@@ -51,6 +52,7 @@ from server.web.negotiation import (
 from server.web.state import get_state
 
 from . import query_ui, service
+from .fairness import ClientBudgets
 
 log = logging.getLogger(__name__)
 
@@ -153,31 +155,40 @@ def run(operation: Operation) -> Answer:
         key = _cache_key(job, state.backend.info.release)
         cached = None if _no_cache() else _answers().get(key)
         if cached is not None:
+            metrics.QUERIES.labels(outcome="cached").inc()
             return cached
-        answer = _answer(job, operation, limits)
+        # Only uncached queries cost the engine anything, so only they count against a client.
+        with _budgets().admit(request.remote_addr or "-"):
+            answer = _answer(job, operation, limits)
+        metrics.QUERIES.labels(outcome="answered").inc()
         _answers().put(key, answer)
         return answer
     except SyntaxError as exc:
+        metrics.QUERIES.labels(outcome="refused").inc()
         message = " ".join(str(exc).split())
         raise BadRequestError(f"the query is malformed: {message}", **position(message)) from exc
     except (QueryRejectedError, EvaluationError) as exc:
+        metrics.QUERIES.labels(outcome="refused").inc()
         raise BadRequestError(str(exc)) from exc
     except NoAcceptableFormatError as exc:
         _negotiate(GRAPHS if exc.form == "graph" else SOLUTIONS)  # raises the 406
         raise
     except TooManyRowsError as exc:
+        metrics.QUERIES.labels(outcome="too_large").inc()
         raise UnprocessableError(
             f"the result has more than {exc.limit} rows, the most this endpoint returns; "
             "narrow the query or page through it with LIMIT and OFFSET",
             max_rows=exc.limit,
         ) from exc
     except DeadlineExceededError as exc:
+        metrics.QUERIES.labels(outcome="timeout").inc()
         raise QueryTimeoutError(
             f"{exc}: the limit is {limits.timeout} s per query",
             timeout=limits.timeout,
             retry_after=5,
         ) from exc
     except WorkerCrashedError as exc:
+        metrics.QUERIES.labels(outcome="crashed").inc()
         raise UnprocessableError(
             f"the query engine stopped on this query ({exc}); it may need more memory than "
             "the limit allows. The engine has been restarted for the next query."
@@ -219,6 +230,19 @@ def _no_cache() -> bool:
     return bool(request.cache_control.no_cache) or "no-cache" in request.pragma
 
 
+def _budgets() -> ClientBudgets:
+    """Return the app's per-client query budgets, made on first use."""
+    extensions = current_app.extensions
+    if "escp4i.budgets" not in extensions:
+        config = current_app.config
+        extensions["escp4i.budgets"] = ClientBudgets(
+            max_concurrent=int(config["CLIENT_MAX_QUERIES"]),
+            seconds_per_minute=float(config["CLIENT_QUERY_SECONDS"]),
+        )
+    budgets: ClientBudgets = extensions["escp4i.budgets"]
+    return budgets
+
+
 def _answers() -> AnswerCache[Answer]:
     """Return the app's answer cache, made on first use."""
     extensions = current_app.extensions
@@ -240,6 +264,8 @@ def current_limits() -> service.Limits:
         max_bytes=int(config.get("MAX_CONTENT_LENGTH") or 0),
         max_depth=int(config["QUERY_MAX_DEPTH"]),
         max_operators=int(config["QUERY_MAX_OPERATORS"]),
+        client_queries=int(config["CLIENT_MAX_QUERIES"]),
+        client_seconds=float(config["CLIENT_QUERY_SECONDS"]),
     )
 
 
