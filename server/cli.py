@@ -79,9 +79,16 @@ def convert(obj: dict[str, Any]) -> None:
 
 
 @main.command()
+@click.option(
+    "--reload", "wait", is_flag=True, help="Then wait until every running server serves it."
+)
 @click.pass_obj
-def build(obj: dict[str, Any]) -> None:
-    """Validate the graph and build the store that `serve` uses (swapped in on success)."""
+def build(obj: dict[str, Any], wait: bool) -> None:
+    """Validate the graph and build the store that `serve` uses (swapped in on success).
+
+    Running servers follow the new build by themselves within a second of their next
+    request; with --reload this command waits until each has answered for it.
+    """
     from server.build import pipeline as builder
 
     started = time.monotonic()
@@ -99,6 +106,39 @@ def build(obj: dict[str, Any]) -> None:
         f"built release {info.release}: {info.triples} triples "
         f"{info.graphs} in {time.monotonic() - started:.2f} s -> {info.path}"
     )
+    if wait:
+        _confirm_reload(obj["data_dir"], info.release, timeout=10.0)
+
+
+@main.command()
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds per server.")
+@click.pass_obj
+def reload(obj: dict[str, Any], timeout: float) -> None:
+    """Wait until every running server serves the current build; exit 1 if one does not."""
+    from server.build.info import BuildInfo, current_build
+
+    build_dir = current_build(obj["data_dir"])
+    if build_dir is None:
+        raise click.ClickException(f"no store built in {obj['data_dir']}: run `escp4i build`")
+    _confirm_reload(obj["data_dir"], BuildInfo.load(build_dir).release, timeout=timeout)
+
+
+def _confirm_reload(data_dir: Path, release: str, *, timeout: float) -> None:
+    from server.web.running import running, wait_for_release
+
+    servers = running(data_dir)
+    if not servers:
+        click.echo(f"no running server in {data_dir}; the next `serve` serves {release}")
+        return
+    late = []
+    for server in servers:
+        if wait_for_release(server, release, timeout=timeout):
+            click.echo(f"server {server.pid} at {server.url} serves release {release}")
+        else:
+            late.append(server)
+    if late:
+        names = ", ".join(f"{s.pid} ({s.url})" for s in late)
+        raise click.ClickException(f"not serving {release} after {timeout:g} s: {names}")
 
 
 @main.command()
@@ -214,18 +254,20 @@ def serve(
         logging.config.dictConfig(logging_config(log_format))
         create_app().run(host=host, port=port)
         return
+    from server.web.running import registered
     from server.web.wsgi import run
 
     # Every worker process counts into files here; /metrics sums them (prometheus-client).
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(obj["data_dir"]))
-    run(
-        server_name,
-        host=host,
-        port=port,
-        workers=workers,
-        threads=threads,
-        log_format=log_format,
-    )
+    with registered(obj["data_dir"], url=f"http://{host}:{port}"):
+        run(
+            server_name,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            log_format=log_format,
+        )
 
 
 @main.command("load-remote")

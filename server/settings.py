@@ -34,6 +34,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "CLIENT_QUERY_SECONDS": 30.0,
     # Whole GET responses of the release, replayed before Flask runs; 0 turns it off.
     "RESPONSE_CACHE_MB": 64,
+    # Serve the build data/current points at, swapping in place when `escp4i build` moves it.
+    "FOLLOW_CURRENT": True,
     # Items per browse page, and per list on the landing page.
     "LIST_PAGE_SIZE": 100,
 }

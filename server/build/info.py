@@ -7,12 +7,15 @@ without importing the pipeline (rdflib parsing, pyshacl).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 #: The link in the data folder to the build being served.
 CURRENT: Final = "current"
+#: Inside a build folder: one empty file per process that has the build open, named by pid.
+SERVED_BY: Final = "served-by"
 #: The licence of every release, stated in its DCAT description and in page headers.
 LICENSE: Final = "https://creativecommons.org/licenses/by/4.0/"
 
@@ -45,3 +48,35 @@ def current_build(out: Path) -> Path | None:
     """Return the folder of the build being served, or None if none was built."""
     link = out / CURRENT
     return link.resolve() if link.exists() else None
+
+
+def mark_served(build_dir: Path) -> Path | None:
+    """Record that this process serves the build, so that no build prunes it meanwhile.
+
+    Best effort: a build on a read-only file system (a replica's copy) gets no marker.
+    """
+    marker = build_dir / SERVED_BY / str(os.getpid())
+    try:
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+    except OSError:
+        return None
+    return marker
+
+
+def served_by(build_dir: Path) -> list[int]:
+    """Return the ids of live processes that serve the build; markers of dead ones are removed."""
+    live = []
+    for marker in sorted((build_dir / SERVED_BY).glob("*")):
+        if not marker.name.isdigit():
+            continue
+        pid = int(marker.name)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            marker.unlink(missing_ok=True)
+            continue
+        except PermissionError:
+            pass  # alive, another user's
+        live.append(pid)
+    return live

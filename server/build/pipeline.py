@@ -22,7 +22,7 @@ from server import catalog
 from server.vocab import DEFAULT_BASE_IRI, GRAPHS, bind_families, graph_iri, rebase
 
 from . import describe, dumps
-from .info import CURRENT, BuildInfo, current_build
+from .info import CURRENT, BuildInfo, current_build, served_by
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +265,11 @@ def _prune(out: Path) -> None:
     others = [p for p in (out / "builds").iterdir() if p.is_dir() and p != current]
     others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for path in others[KEEP_BUILDS - 1 :]:
+        # A server process may still be answering from an older release (it swaps on its
+        # next request): such a build is kept until no live process serves it.
+        if served_by(path):
+            log.info("kept %s: still served", path.name)
+            continue
         shutil.rmtree(path, ignore_errors=True)
 
 

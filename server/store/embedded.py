@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from server.build.info import BuildInfo, current_build
+from server.build.info import BuildInfo, current_build, mark_served
 
 from .backend import Dataset, QueryResult, Substitutions
 from .screen import dataset_options
@@ -23,6 +23,7 @@ class EmbeddedStore:
         self._info = BuildInfo.load(build_dir)
         # Read-only opens let several server workers share one build (RocksDB LOCK).
         self._store = ox.Store.read_only(str(build_dir / "store"))
+        self._marker = mark_served(build_dir)
         log.info("opened release %s at %s", self._info.release, build_dir)
 
     @classmethod
@@ -65,3 +66,5 @@ class EmbeddedStore:
 
     def close(self) -> None:
         del self._store
+        if self._marker is not None:
+            self._marker.unlink(missing_ok=True)

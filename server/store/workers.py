@@ -168,6 +168,15 @@ def shared_pool(store: Path, *, size: int, memory_mb: int) -> WorkerPool:
         return pool
 
 
+def close_pool(store: Path) -> None:
+    """Close this process's pools over one store (an older release, once swapped out)."""
+    with _POOLS_LOCK:
+        keys = [k for k in _POOLS if k[0] == os.getpid() and k[1] == str(store)]
+        pools = [_POOLS.pop(k) for k in keys]
+    for pool in pools:
+        pool.close()
+
+
 def close_pools() -> None:
     """Close every pool of this process."""
     with _POOLS_LOCK:

@@ -77,7 +77,7 @@ class ResponseCache:
         self,
         app: WSGIApplication,
         *,
-        release: str,
+        release: Callable[[], str],
         max_bytes: int,
         cacheable: Callable[[str], bool],
     ) -> None:
@@ -127,7 +127,7 @@ class ResponseCache:
             return None
         gzip = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         return (
-            self.release,
+            self.release(),
             path,
             environ.get("QUERY_STRING", ""),
             environ.get("HTTP_ACCEPT", ""),

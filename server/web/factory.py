@@ -19,6 +19,7 @@ from .cache import ResponseCache
 from .drain import DrainRefusedBodies
 from .errors import register_error_handlers
 from .state import STATE, State
+from .swap import FollowCurrent
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     if app.config["RESPONSE_CACHE_MB"]:
         app.wsgi_app = ResponseCache(  # type: ignore[method-assign]  # Flask's documented hook
             app.wsgi_app,
-            release=state.backend.info.release,
+            # Read per request: the release served changes when the state is swapped.
+            release=lambda: app.extensions[STATE].backend.info.release,
             max_bytes=int(app.config["RESPONSE_CACHE_MB"]) * 2**20,
             cacheable=lambda path: path not in UNCACHED_PATHS,
+        )
+    if backend is None and app.config["BACKEND"] == "embedded" and app.config["FOLLOW_CURRENT"]:
+        # Before the cache: a swapped release must not replay the old one's answers.
+        app.wsgi_app = FollowCurrent(  # type: ignore[method-assign]  # Flask's documented hook
+            app.wsgi_app, app, Path(app.config["DATA_DIR"])
         )
     # Outermost: a refused body is drained whoever refused it (RFC 9112 §9.6).
     app.wsgi_app = DrainRefusedBodies(  # type: ignore[method-assign]  # Flask's documented hook
@@ -85,7 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"release": state.backend.info, "nav_links": _nav_links(app)}
+        return {"release": app.extensions[STATE].backend.info, "nav_links": _nav_links(app)}
 
     return app
 

@@ -1,0 +1,162 @@
+"""A release going out under load: 8 clients, a new build, the new release served, no failure."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+from servers import Server, start_app_server
+
+from server.build.info import BuildInfo, current_build, served_by
+from server.build.pipeline import build
+from server.vocab import DEFAULT_BASE_IRI
+
+pytestmark = pytest.mark.e2e
+
+ESCP4I = str(Path(sys.executable).parent / "escp4i")
+OLD_LABEL = "Future Materials and Products for Advanced Smart Packaging"
+NEW_LABEL = "Future Materials and Products for Advanced Smart Packaging (reloaded)"
+#: Mixed load: pages in two formats, the landing page, uncached SPARQL, the API, health.
+REQUESTS = [
+    ("/id/partnership/adpack", {"Accept": "text/html"}),
+    ("/id/partnership/adpack", {"Accept": "text/turtle", "Cache-Control": "no-cache"}),
+    ("/", {"Accept": "text/html"}),
+    (
+        "/sparql?query=" + quote("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"),
+        {"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
+    ),
+    ("/api/queries/partnerships", {"Accept": "application/json"}),
+    ("/health", {}),
+]
+CLIENTS = 8
+MAX_REQUESTS_PER_CLIENT = 5000
+
+
+class Load:
+    """Clients on keep-alive connections, each cycling through REQUESTS until stopped."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = str(parts.hostname), int(parts.port or 80)
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.statuses: dict[int, int] = {}
+        self.failures: list[str] = []
+        self.labels_seen: set[str] = set()
+        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(CLIENTS)]
+
+    def __enter__(self) -> Load:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def _client(self, offset: int) -> None:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            for n in range(MAX_REQUESTS_PER_CLIENT):
+                if self.stop.is_set():
+                    return
+                path, headers = REQUESTS[(n + offset) % len(REQUESTS)]
+                try:
+                    connection.request("GET", path, headers=headers)
+                    reply = connection.getresponse()
+                    body = reply.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    with self.lock:
+                        self.failures.append(f"{path}: {type(exc).__name__}: {exc}")
+                    connection.close()
+                    connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                    continue
+                with self.lock:
+                    self.statuses[reply.status] = self.statuses.get(reply.status, 0) + 1
+                    if path == "/id/partnership/adpack" and reply.status == 200:
+                        text = body.decode("utf-8", "replace")
+                        self.labels_seen.add("new" if NEW_LABEL in text else "old")
+        finally:
+            connection.close()
+
+
+def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "var"
+    first = build(project_copy, out, base_iri=DEFAULT_BASE_IRI, version="1")
+    env = {"ESCP_DATA_DIR": str(out), "ESCP_PROJECT_DIR": str(project_copy)}
+    site = start_app_server(env, args=["--workers", "2", "--threads", "4"])
+    try:
+        with Load(site.url) as load:
+            time.sleep(2)
+            data = project_copy / "data" / "partnerships.ttl"
+            text = data.read_text(encoding="utf-8")
+            assert f'"{OLD_LABEL}"@en' in text
+            data.write_text(text.replace(f'"{OLD_LABEL}"@en', f'"{NEW_LABEL}"@en'), "utf-8")
+            result = subprocess.run(
+                [
+                    ESCP4I,
+                    "--project-dir",
+                    str(project_copy),
+                    "--data-dir",
+                    str(out),
+                    "build",
+                    "--reload",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            built_at = time.monotonic()
+            assert result.returncode == 0, result.stderr[-3000:]
+            new_release = BuildInfo.load(_current(out)).release
+            assert new_release != first.release
+            assert _serves(site, new_release, within=5.0), "new release not served within 5 s"
+            swapped_after = time.monotonic() - built_at
+            time.sleep(2)
+        assert load.failures == [], load.failures[:10]
+        assert not [s for s in load.statuses if s >= 500], load.statuses
+        assert sum(load.statuses.values()) > 100, load.statuses
+        assert {"old", "new"} <= load.labels_seen
+        assert f"serves release {new_release}" in result.stdout
+        assert swapped_after < 5.0
+        # The old build is still on disk while a process may answer from it.
+        assert Path(first.path).is_dir()
+        assert "Traceback" not in site.log.read_text(encoding="utf-8", errors="replace")
+    finally:
+        site.stop()
+    # Once the server is gone, nothing serves either build any more.
+    assert served_by(Path(first.path)) == []
+
+
+def _current(out: Path) -> Path:
+    path = current_build(out)
+    assert path is not None
+    return path
+
+
+def _serves(site: Server, release: str, *, within: float) -> bool:
+    parts = urlsplit(site.url)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(
+            str(parts.hostname), int(parts.port or 80), timeout=5
+        )
+        try:
+            connection.request("GET", "/health", headers={"Cache-Control": "no-cache"})
+            if json.loads(connection.getresponse().read()).get("release") == release:
+                return True
+        finally:
+            connection.close()
+        time.sleep(0.05)
+    return False
