@@ -67,8 +67,7 @@ class AnswerCache(Generic[V]):
 class ResponseCache:
     """WSGI middleware that replays successful GET responses of the immutable release.
 
-    The key is the release, path, query string, ``Accept`` and whether the client takes
-    gzip; a request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional
+    The key is the release, path, query string, ``Accept`` and ``Accept-Encoding``; a request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional
     request, or a path the predicate refuses goes to the application. Only 200 answers
     without cookies are kept; a replay carries ``ESCP-Cache: hit``.
     """
@@ -125,13 +124,13 @@ class ResponseCache:
         control = environ.get("HTTP_CACHE_CONTROL", "") + environ.get("HTTP_PRAGMA", "")
         if "no-cache" in control or "HTTP_IF_NONE_MATCH" in environ:
             return None
-        gzip = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         return (
             self.release(),
             path,
             environ.get("QUERY_STRING", ""),
             environ.get("HTTP_ACCEPT", ""),
-            "gzip" if gzip else "",
+            # The coding chosen depends on the whole header (q-values, br or gzip).
+            environ.get("HTTP_ACCEPT_ENCODING", ""),
         )
 
 

@@ -19,13 +19,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Statuses after which the unread body is drained: the request was refused before it was read.
-DRAINED: Final = ("413", "400", "403", "405", "415")
 CHUNK: Final = 256 * 1024
 
 
 class DrainRefusedBodies:
-    """WSGI middleware: after a refusal, discard up to ``max_bytes`` of body within ``seconds``."""
+    """WSGI middleware: discard what the app left of a body, up to ``max_bytes`` and ``seconds``.
+
+    Any answer may leave a body unread (a 404 for a POST to no route, a 405, a 413); reading
+    the rest of a body that was read whole returns at once.
+    """
 
     def __init__(self, app: WSGIApplication, *, max_bytes: int, seconds: float) -> None:
         self.app = app
@@ -33,20 +35,11 @@ class DrainRefusedBodies:
         self.seconds = seconds
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        refused = False
-
-        def remember(
-            status: str, headers: list[tuple[str, str]], exc_info: object = None
-        ) -> object:
-            nonlocal refused
-            # No Connection header here: PEP 3333 leaves hop-by-hop headers to the server.
-            refused = status[:3] in DRAINED and _has_body(environ)
-            return start_response(status, headers, exc_info)  # type: ignore[arg-type]  # WSGI's optional third argument
-
-        body = self.app(environ, remember)  # type: ignore[arg-type]  # same signature, wrapped
-        if refused:
+        body = self.app(environ, start_response)
+        if _has_body(environ):
             drained = drain(environ, max_bytes=self.max_bytes, seconds=self.seconds)
-            log.info("drained %d bytes of a refused request body", drained)
+            if drained:
+                log.info("drained %d unread bytes of a request body", drained)
         return body
 
 

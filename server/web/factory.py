@@ -16,6 +16,7 @@ from server.store.embedded import EmbeddedStore
 
 from .access import AccessLog
 from .cache import ResponseCache
+from .compress import Compress
 from .drain import DrainRefusedBodies
 from .errors import register_error_handlers
 from .state import STATE, State
@@ -65,6 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     # Pages last: its catch-all routes for minted IRIs must not shadow the others.
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+    # Inside the cache: an answer is compressed once per coding, then replayed.
+    app.wsgi_app = Compress(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented hook
     if app.config["RESPONSE_CACHE_MB"]:
         app.wsgi_app = ResponseCache(  # type: ignore[method-assign]  # Flask's documented hook
             app.wsgi_app,

@@ -68,6 +68,11 @@ def _open(page: Page, url: str) -> list[str]:
 
     page.on("request", record)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The pages run under a Content-Security-Policy: a violation is a console error.
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(url, wait_until="networkidle")
     page.wait_for_selector("body[data-ready='true']")
     assert errors == []

@@ -1,0 +1,125 @@
+"""Compress answers that pay for it: gzip, or brotli when the client prefers it and it is here.
+
+WSGI middleware inside the response cache, so a compressed answer is cached once per coding.
+A compressed representation has its own strong ETag (the app's with ``-gzip`` or ``-br``
+inside the quotes, RFC 9110 §8.8.3), and a client's conditional request with such a tag is
+checked by the app against its own tag, so 304s keep working per coding.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Final
+
+from werkzeug.datastructures import Headers
+from werkzeug.http import parse_accept_header
+
+try:
+    import brotli
+except ImportError:  # the kept library is optional: gzip alone then
+    brotli = None
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: Smaller bodies go out as they are: compression would save too little to pay.
+MIN_BYTES: Final = 1024
+#: gzip level 1 and brotli quality 4: most of the saving for a small part of the time.
+GZIP_LEVEL: Final = 1
+BROTLI_QUALITY: Final = 4
+_COMPRESSIBLE: Final = re.compile(
+    r"text/|application/(json|.*\+json|.*\+xml|xml|ld\+json|n-triples|n-quads|trig|"
+    r"javascript|sparql-results\+(json|xml))|image/svg\+xml"
+)
+_SUFFIX: Final = re.compile(r'-(gzip|br)"$')
+
+
+class Compress:
+    """WSGI middleware: compress eligible 200 answers in the coding the client prefers."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        coding = choose(str(environ.get("HTTP_ACCEPT_ENCODING", "")))
+        if coding is None or environ.get("REQUEST_METHOD") == "HEAD":
+            return self.app(environ, start_response)
+        if "HTTP_IF_NONE_MATCH" in environ:
+            # The app knows its own tags: give it back the tag without our suffix.
+            tags = [_SUFFIX.sub('"', t.strip()) for t in environ["HTTP_IF_NONE_MATCH"].split(",")]
+            environ["HTTP_IF_NONE_MATCH"] = ", ".join(tags)
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
+            captured.append((status, headers))
+            return lambda data: None  # the body is written below, through the iterable
+
+        result = self.app(environ, capture)  # type: ignore[arg-type]  # a buffering start_response
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, raw = captured[-1]
+        headers = Headers(raw)
+        if status.startswith("304"):
+            _tag(headers, coding)
+        elif _eligible(status, headers, body):
+            body = compress(body, coding)
+            headers["Content-Encoding"] = coding
+            headers["Content-Length"] = str(len(body))
+            _tag(headers, coding)
+        if status.startswith(("200", "304")):
+            _vary(headers)
+        start_response(status, headers.to_wsgi_list())
+        return [body]
+
+
+def choose(accept_encoding: str) -> str | None:
+    """Return the coding to use for an ``Accept-Encoding``, or None for none.
+
+    >>> choose("gzip, deflate, br") == ("br" if brotli else "gzip")
+    True
+    >>> choose("gzip;q=0, identity"), choose("")
+    (None, None)
+    """
+    accepted = parse_accept_header(accept_encoding)
+    offers = (["br"] if brotli is not None else []) + ["gzip"]
+    best = accepted.best_match(offers)
+    return best if best and accepted[best] > 0 else None
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    """Return the body in the coding.
+
+    >>> gzip.decompress(compress(b"x" * 2000, "gzip")) == b"x" * 2000
+    True
+    """
+    if coding == "br" and brotli is not None:
+        packed: bytes = brotli.compress(body, quality=BROTLI_QUALITY)
+        return packed
+    return gzip.compress(body, compresslevel=GZIP_LEVEL)
+
+
+def _eligible(status: str, headers: Headers, body: bytes) -> bool:
+    return (
+        status.startswith("200")
+        and len(body) >= MIN_BYTES
+        and "Content-Encoding" not in headers
+        and bool(_COMPRESSIBLE.match(headers.get("Content-Type", "")))
+    )
+
+
+def _tag(headers: Headers, coding: str) -> None:
+    etag = headers.get("ETag")
+    if etag and etag.endswith('"') and not _SUFFIX.search(etag):
+        headers["ETag"] = f'{etag[:-1]}-{coding}"'
+
+
+def _vary(headers: Headers) -> None:
+    values = [v.strip() for v in headers.get("Vary", "").split(",") if v.strip()]
+    if not any(v.lower() == "accept-encoding" for v in values):
+        headers["Vary"] = ", ".join([*values, "Accept-Encoding"])
