@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 BASE = "https://w3id.org/escp4i/"
-RENAMED = tuple(f"{BASE}id/{f}/" for f in ("partnership", "cluster", "membership"))
+RENAMED = tuple(f"{BASE}id/{f}/" for f in ("partnership", "cluster", "membership", "continuity"))
 FIGURES = f"{BASE}id/figure/"
 COUNTRY = f"{BASE}def#country"
 SECTOR = f"{BASE}def#sector"

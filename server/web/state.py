@@ -70,3 +70,18 @@ def per_release(key: Hashable, compute: Callable[[], T]) -> T:
                     gc.enable()
     found: T = memo[full]
     return found
+
+
+def generation_name(label: str) -> str:
+    """Return a generation's label as the pages name it, without the label's own name.
+
+    Shared by the page families: the landing and browse pages and the resource pages
+    name a generation alike.
+
+    >>> generation_name("ESCP-4i second generation (2018-2019)")
+    'Second generation (2018-2019)'
+    >>> generation_name("Pilot round")
+    'Pilot round'
+    """
+    name = label.removeprefix("ESCP-4i ").strip()
+    return name[:1].upper() + name[1:]

@@ -271,6 +271,45 @@ def test_browser_browse_pages_from_the_main_navigation(server: str, watched: Wat
     _assert_clean(page, watched)
 
 
+def test_browser_follows_a_lineage_and_narrows_a_list_to_a_generation(
+    server: str, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(server + "/id/partnership/adpack")
+    lineage = page.locator(".lineage")
+    assert "First generation (2016-2017)" in lineage.inner_text()
+    lineage.get_by_role("link", name="AdPack2", exact=True).click()
+    page.wait_for_url("**/id/partnership/adpack2")
+    head = page.locator(".lineage").inner_text()
+    assert "Second generation (2018-2019)" in head and "Continues AdPack (explicit link)" in head
+    _screenshots(page, "partnership-gen2")
+    _assert_clean(page, watched)
+
+    page.get_by_role("link", name="why", exact=True).click()
+    assert page.evaluate("location.hash") == "#note-1"
+    page.get_by_role("link", name="about this link", exact=True).click()
+    page.wait_for_url("**/id/continuity/adpack-to-adpack2")
+    assert page.inner_text("h1") == "AdPack continued as AdPack2 (explicit)"
+    _assert_clean(page, watched)
+
+    page.goto(server + "/id/cluster/balticnet-plasmatec-e-v")
+    for heading in ("First generation (2016-2017)", "Second generation (2018-2019)"):
+        assert page.get_by_role("heading", name=heading, level=3).count() == 1
+    _screenshots(page, "cluster-both-generations")
+    _assert_clean(page, watched)
+
+    page.goto(server + "/partnerships")
+    page.get_by_role("navigation", name="Generation").get_by_role(
+        "link", name="Second generation"
+    ).click()
+    page.wait_for_url("**/partnerships?generation=2")
+    assert page.inner_text("h1") == "Partnerships, second generation (2018-2019)"
+    assert page.get_by_role("link", name="AdPack2", exact=True).count() == 1
+    assert page.get_by_role("link", name="AdPack", exact=True).count() == 0
+    _screenshots(page, "partnerships-gen2")
+    _assert_clean(page, watched)
+
+
 def test_browser_dataset_page_lists_dumps(server: str, watched: Watched, built: BuildInfo) -> None:
     page = watched.page
     page.goto(server + "/dataset")

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Accept": "text/html"}
 FRESH = {"Accept": "text/html", "Cache-Control": "no-cache"}
 ESCP = "https://w3id.org/escp4i/def#"
+ORG = "http://www.w3.org/ns/org#"
 BASE = "https://w3id.org/escp4i/"
 
 
@@ -28,8 +29,26 @@ def _app(store: Any, size: int) -> Flask:
     return create_app(config, backend=store)
 
 
-def _members(store: EmbeddedStore, cls: str) -> set[str]:
-    result = store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a <{ESCP}{cls}> }}")
+def _members(store: EmbeddedStore, cls: str, generation: str | None = None) -> set[str]:
+    """Return every instance of a class, or those of one generation.
+
+    A generation's are its partnerships, the clusters with a membership in one, and the
+    countries these are based in or that its partnerships target.
+    """
+    narrowed = {
+        "Partnership": "?s <{e}generation> ?g .",
+        "ClusterOrganisation": "?s <{org}memberOf>/<{e}generation> ?g .",
+        "Country": "{{ ?c <{e}country> ?s ; <{org}memberOf>/<{e}generation> ?g }}"
+        " UNION {{ ?p <{e}targetMarket> ?s ; <{e}generation> ?g }}",
+    }
+    where = f"?s a <{ESCP}{cls}> ."
+    if generation is not None:
+        where += (
+            narrowed[cls]
+            .format(e=ESCP, org=ORG)
+            .replace("?g", f"<{BASE}id/generation/escp-4i-{generation}>")
+        )
+    result = store.query(f"SELECT DISTINCT ?s WHERE {{ {where} }}")
     assert isinstance(result, ox.QuerySolutions)
     return {row["s"].value for row in result}
 
@@ -39,6 +58,7 @@ def _linked(html: str, family: str) -> list[str]:
     return re.findall(rf'<th scope="row"><a href="(/id/{family}/[^"]+)"', html)
 
 
+@pytest.mark.parametrize("generation", [None, "1", "2"])
 @pytest.mark.parametrize(
     ("path", "family", "cls"),
     [
@@ -48,14 +68,15 @@ def _linked(html: str, family: str) -> list[str]:
     ],
 )
 def test_pages_of_a_list_hold_every_item_once(
-    store: EmbeddedStore, path: str, family: str, cls: str
+    store: EmbeddedStore, path: str, family: str, cls: str, generation: str | None
 ) -> None:
-    expected = {iri_to_path(iri, BASE) for iri in _members(store, cls)}
+    expected = {iri_to_path(iri, BASE) for iri in _members(store, cls, generation)}
     size = 7
     client = _app(store, size).test_client()
     seen: list[str] = []
     page = 1
-    url: str | None = f"{path}?page=1"
+    narrowed = f"generation={generation}&" if generation else ""
+    url: str | None = f"{path}?{narrowed}page=1"
     while url:
         resp = client.get(url, headers=HTML)
         assert resp.status_code == 200, url
@@ -67,7 +88,8 @@ def test_pages_of_a_list_hold_every_item_once(
         following = re.search(r'<a href="([^"]+)" rel="next"', html)
         url = following.group(1).replace("&amp;", "&") if following else None
         if url:
-            assert f'<link rel="next" href="{url}">' in html
+            assert f'<link rel="next" href="{url.replace("&", "&amp;")}">' in html
+            assert (f"generation={generation}" in url) == bool(generation)  # the choice is kept
         page += 1
     assert sorted(seen) == sorted(expected)
     assert len(seen) == len(set(seen))
@@ -75,24 +97,29 @@ def test_pages_of_a_list_hold_every_item_once(
 
 
 def test_landing_shows_the_start_of_each_list_and_links_the_rest(store: EmbeddedStore) -> None:
-    partnerships = len(_members(store, "Partnership"))
-    clusters = len(_members(store, "ClusterOrganisation"))
+    # The landing page lists the first generation; its "browse all" links keep to it.
+    partnerships = len(_members(store, "Partnership", "1"))
+    clusters = len(_members(store, "ClusterOrganisation", "1"))
     size = 10
     assert partnerships > size and clusters > size  # else this test proves nothing
     html = _app(store, size).test_client().get("/", headers=HTML).get_data(as_text=True)
     assert len(_linked(html, "partnership")) == size
     assert len(_linked(html, "cluster")) == size
     assert f"Showing the first {size} of {partnerships} partnerships" in html
-    assert f'<a href="/partnerships">Browse all {partnerships} partnerships</a>' in html
-    assert f'<a href="/clusters">Browse all {clusters} cluster organisations</a>' in html
+    link = f'<a href="/partnerships?generation=1">Browse all {partnerships} partnerships</a>'
+    assert link in html
+    link = f'<a href="/clusters?generation=1">Browse all {clusters} cluster organisations</a>'
+    assert link in html
     assert check_html(html) == []
 
 
 def test_landing_lists_everything_when_it_fits(client: FlaskClient, store: EmbeddedStore) -> None:
     html = client.get("/", headers=HTML).get_data(as_text=True)
-    assert len(_linked(html, "partnership")) == len(_members(store, "Partnership"))
+    first = {iri_to_path(iri, BASE) for iri in _members(store, "Partnership", "1")}
+    assert set(_linked(html, "partnership")) == first
     assert "Showing the first" not in html
-    assert '<a href="/countries">The countries on a page of their own</a>' in html
+    link = '<a href="/countries?generation=1">The countries on a page of their own</a>'
+    assert link in html
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "", "9999999999", "٣"])
@@ -101,6 +128,36 @@ def test_a_bad_page_number_is_a_400(client: FlaskClient, page: str) -> None:
     assert resp.status_code == 400
     assert resp.mimetype == "application/problem+json"
     assert "page must be a whole number" in resp.get_json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries"])
+@pytest.mark.parametrize("generation", ["x", "0", "3", "", "1.0", "first"])
+def test_a_bad_generation_is_a_400(client: FlaskClient, path: str, generation: str) -> None:
+    resp = client.get(path, query_string={"generation": generation})
+    assert resp.status_code == 400
+    assert resp.mimetype == "application/problem+json"
+    assert "generation must be one of 1, 2" in resp.get_json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries"])
+def test_the_generation_switch_is_links_marking_the_current_choice(
+    client: FlaskClient, path: str
+) -> None:
+    for generation, current in [
+        (None, "All"),
+        ("1", "First generation"),
+        ("2", "Second generation"),
+    ]:
+        query = {"generation": generation} if generation else {}
+        html = client.get(path, query_string=query, headers=HTML).get_data(as_text=True)
+        switch = html[html.index('<nav aria-label="Generation"') :].split("</nav>", 1)[0]
+        links = re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', switch)
+        assert [(href, text) for href, _, text in links] == [
+            (path, "All"),
+            (f"{path}?generation=1", "First generation"),
+            (f"{path}?generation=2", "Second generation"),
+        ]
+        assert [text for _, mark, text in links if mark] == [current]
 
 
 def test_a_page_past_the_end_is_a_404(client: FlaskClient) -> None:

@@ -40,6 +40,9 @@ KINDS: Final = {
     "call": ("/id/call/cos-cluster-2014-3-03", ESCP.Call),
     "label": ("/id/label/escp-4i", ESCP.Label),
     "generation": ("/id/generation/escp-4i-1", ESCP.Generation),
+    "continuity": ("/id/continuity/adpack-to-adpack2", ESCP.ContinuityLink),
+    "evidence": ("/id/evidence/probable", SKOS.Concept),
+    "link-strength": ("/id/link-strength/explicit", SKOS.Concept),
     "organisation": ("/id/organisation/easme", ESCP.PublicBody),
     "scheme": ("/id/sector", SKOS.ConceptScheme),
     "dataset": ("/dataset", VOID.Dataset),
@@ -95,12 +98,19 @@ def test_every_iri_of_the_release_resolves(client: FlaskClient, store: EmbeddedS
             if isinstance(term, ox.NamedNode) and term.value.startswith(BASE):
                 iris.add(term.value.split("#", 1)[0])
     iris -= {BASE + "sparql"}  # the SPARQL endpoint, served by its own blueprint
-    assert len(iris) > 300
+    # The compilation notes the evidence levels cite are files, served by their own blueprint.
+    files = {iri for iri in iris if iri.startswith(BASE + "sources/")}
+    assert files and len(iris - files) > 300
     failed = []
-    for iri in sorted(iris):
+    for iri in sorted(iris - files):
         resp = client.get("/" + iri[len(BASE) :], headers={"Accept": "application/n-triples"})
         if resp.status_code != 200 or iri.encode() not in resp.data:
             failed.append((iri, resp.status_code))
+    failed += [
+        (iri, status)
+        for iri in sorted(files)
+        if (status := client.get("/" + iri[len(BASE) :]).status_code) != 200
+    ]
     assert failed == []
 
 
@@ -384,11 +394,17 @@ def test_html_check_rejects_broken_markup() -> None:
     }
 
 
-def test_iri_with_a_dot_resolves_before_any_suffix(client: FlaskClient) -> None:
-    resp = client.get("/def/0.1.0", headers={"Accept": "text/turtle"})
+def test_iri_with_a_dot_resolves_before_any_suffix(
+    client: FlaskClient, store: EmbeddedStore
+) -> None:
+    result = store.query(f"SELECT ?v WHERE {{ <{BASE}def> <{OWL.versionIRI}> ?v }}")
+    assert isinstance(result, ox.QuerySolutions)
+    version = next(iter(result))["v"].value  # def/0.2.0: a path with dots
+    assert "." in version.rsplit("/", 1)[-1]
+    resp = client.get("/" + version[len(BASE) :], headers={"Accept": "text/turtle"})
     assert resp.status_code == 200
     g = _graph(resp.data, "turtle")
-    assert (URIRef(BASE + "def"), OWL.versionIRI, URIRef(BASE + "def/0.1.0")) in g
+    assert (URIRef(BASE + "def"), OWL.versionIRI, URIRef(version)) in g
 
 
 def test_validation_with_unknown_suffix_returns_406(client: FlaskClient) -> None:

@@ -1,7 +1,9 @@
 """Browse pages: every partnership, cluster organisation and country, a page at a time.
 
 The landing page shows the start of each list; these pages hold all of it, so that a
-graph many times the real one still gives pages of a bounded size.
+graph many times the real one still gives pages of a bounded size. ``?generation=1``
+(or 2) narrows a list to one generation, as the landing page's lists are narrowed to
+the first: its partnerships, the clusters with a membership in one, their countries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from server.errors import BadRequestError, NotFoundError
 
+from .lists import Generation
 from .views import landing, page_size
 
 bp = Blueprint("browse", __name__)
@@ -22,12 +25,14 @@ bp = Blueprint("browse", __name__)
 INTROS: Final = {
     "partnerships": (
         "Partnerships",
-        "Every partnership the sources identify by name, with its funding type, sectors, target "
-        "markets and the number of members this graph lists (which may be fewer than it had).",
+        "Every partnership the sources identify by name, with its generation, funding type, "
+        "sectors, target markets and the number of members this graph lists (which may be "
+        "fewer than it had).",
     ),
     "clusters": (
         "Cluster organisations",
-        "Every member cluster organisation, with the country it is based in and its partnerships.",
+        "Every member cluster organisation, with the country it is based in and its "
+        "partnerships; one that took part in both generations is listed once.",
     ),
     "countries": (
         "Countries",
@@ -50,25 +55,38 @@ class Pager:
     next: str | None
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One link of the generation switch: its text, where it goes, whether it is shown."""
+
+    label: str
+    href: str
+    current: bool
+
+
 @bp.get("/partnerships")
 def partnerships() -> str:
     """All partnerships, a page at a time."""
-    return _render("partnerships", landing().lists.partnerships)
+    return _render("partnerships")
 
 
 @bp.get("/clusters")
 def clusters() -> str:
     """All member cluster organisations, a page at a time."""
-    return _render("clusters", landing().lists.clusters)
+    return _render("clusters")
 
 
 @bp.get("/countries")
 def countries() -> str:
     """All countries the graph uses, a page at a time."""
-    return _render("countries", landing().lists.countries)
+    return _render("countries")
 
 
-def _render(kind: str, items: Sequence[object]) -> str:
+def _render(kind: str) -> str:
+    found = landing().every
+    generation = _generation(request.args.get("generation"), found.generations)
+    number = generation.number if generation else None
+    items: Sequence[object] = getattr(found.of(number), kind)
     size = page_size()
     page = _page_number(request.args.get("page", "1"))
     last = max(1, math.ceil(len(items) / size))
@@ -83,12 +101,39 @@ def _render(kind: str, items: Sequence[object]) -> str:
         total=len(items),
         first_item=start + 1 if shown else 0,
         last_item=start + len(shown),
-        prev=url_for(endpoint, page=page - 1) if page > 1 else None,
-        next=url_for(endpoint, page=page + 1) if page < last else None,
+        prev=url_for(endpoint, generation=number, page=page - 1) if page > 1 else None,
+        next=url_for(endpoint, generation=number, page=page + 1) if page < last else None,
     )
     heading, intro = INTROS[kind]
+    if generation:
+        heading = f"{heading}, {generation.name[:1].lower()}{generation.name[1:]}"
+    switch = [Choice("All", url_for(endpoint), generation is None)]
+    switch += [
+        Choice(g.short, url_for(endpoint, generation=g.number), g == generation)
+        for g in found.generations
+    ]
     return render_template(
-        "browse.html", kind=kind, items=shown, pager=pager, heading=heading, intro=intro
+        "browse.html",
+        kind=kind,
+        items=shown,
+        pager=pager,
+        heading=heading,
+        intro=intro,
+        switch=switch,
+        narrowed=generation is not None,
+    )
+
+
+def _generation(raw: str | None, generations: Sequence[Generation]) -> Generation | None:
+    """Parse ``?generation=``: absent for all, else the number of a generation."""
+    if raw is None:
+        return None
+    for generation in generations:
+        if raw == str(generation.number):
+            return generation
+    legal = ", ".join(str(g.number) for g in generations)
+    raise BadRequestError(
+        f"generation must be one of {legal} (or left out for all), not {raw[:40]!r}"
     )
 
 

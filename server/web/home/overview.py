@@ -1,31 +1,44 @@
-"""The landing page's lists: partnerships, clusters and countries, with what links them."""
+"""The store queries behind the landing and browse pages' lists, run once for all generations."""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Final
 
 import pyoxigraph as ox
 
 from server.store.backend import Backend
 from server.vocab import iri_to_path, sparql_prefixes
+from server.web.state import generation_name
 
-from .charts import Bar
+from .lists import (
+    ClusterItem,
+    Continued,
+    CountryItem,
+    Found,
+    Generation,
+    Link,
+    Linker,
+    Lists,
+    PartnershipItem,
+    by_label,
+    narrow,
+)
 
 log = logging.getLogger(__name__)
 
-NOT_STATED: Final = "funding not stated"
-
 # Flat queries, one kind of link each: at 1,000 times the real data, nested OPTIONALs and
-# label lookups inside them took Oxigraph 11 s where these take under 4 s together.
+# label lookups inside them took Oxigraph 11 s where these take under 4 s together. They
+# cover every generation at once; each generation's lists are narrowed from them here.
 _PARTNERSHIPS: Final = """
-SELECT ?item ?label ?acronym ?funding WHERE {
+SELECT ?item ?label ?acronym ?funding ?generation ?evidence WHERE {
   ?item a escp:Partnership ; rdfs:label ?label .
   OPTIONAL { ?item escp:acronym ?acronym }
   OPTIONAL { ?item escp:fundingType ?funding }
+  OPTIONAL { ?item escp:generation ?generation }
+  OPTIONAL { ?item escp:evidence ?evidence }
 }
 """
 
@@ -42,16 +55,24 @@ SELECT ?item (COUNT(DISTINCT ?member) AS ?members) WHERE {
 GROUP BY ?item
 """
 
-#: Labels of what partnerships link to: a few dozen sectors, markets and funding types.
+#: Labels of what partnerships link to: a few dozen sectors, markets, funding types, levels.
 _LABELS: Final = """
 SELECT ?value ?label ?prefLabel WHERE {
   {
     SELECT DISTINCT ?value WHERE {
-      ?item a escp:Partnership ; escp:sector|escp:targetMarket|escp:fundingType ?value .
+      ?item a escp:Partnership ;
+        escp:sector|escp:targetMarket|escp:fundingType|escp:evidence ?value .
     }
   }
   OPTIONAL { ?value rdfs:label ?label }
   OPTIONAL { ?value skos:prefLabel ?prefLabel }
+}
+"""
+
+_GENERATIONS: Final = """
+SELECT ?item ?label ?start WHERE {
+  ?item a escp:Generation ; rdfs:label ?label .
+  OPTIONAL { ?item <http://schema.org/startDate> ?start }
 }
 """
 
@@ -76,68 +97,66 @@ SELECT ?item ?label ?group ?groupLabel ?wikidata WHERE {
 }
 """
 
-
-@dataclass(frozen=True)
-class Link:
-    """A linked resource as a list shows it: label and local URL."""
-
-    label: str
-    href: str
-
-
-@dataclass
-class PartnershipItem:
-    """One partnership in the landing page's list."""
-
-    link: Link
-    acronym: str | None
-    funding: Link | None
-    sectors: list[Link] = field(default_factory=list)
-    markets: list[Link] = field(default_factory=list)
-    members: int = 0
+_CONTINUITY: Final = """
+SELECT ?item ?from ?to ?strength ?strengthLabel WHERE {
+  ?item a escp:ContinuityLink ; escp:fromPartnership ?from ; escp:toPartnership ?to .
+  OPTIONAL {
+    ?item escp:linkStrength ?strength
+    OPTIONAL { ?strength skos:prefLabel ?strengthLabel }
+  }
+}
+"""
 
 
-@dataclass
-class ClusterItem:
-    """One cluster organisation in the landing page's list."""
-
-    link: Link
-    acronym: str | None
-    country: Link | None
-    partnerships: list[Link] = field(default_factory=list)
-
-
-@dataclass
-class CountryItem:
-    """One country: its group, Wikidata entity, clusters, and partnerships there or aiming there."""
-
-    link: Link
-    group: str | None
-    wikidata: str | None
-    clusters: int = 0
-    partnerships: int = 0
-    targeted_by: int = 0
-
-
-@dataclass
-class Overview:
-    """Everything the landing page lists, and the bars of its charts."""
-
-    partnerships: list[PartnershipItem]
-    clusters: list[ClusterItem]
-    countries: list[CountryItem]
-    by_funding: list[Bar]
-    by_country: list[Bar]
-    by_market: list[Bar]
-
-
-def overview(backend: Backend, base: str, root: str = "") -> Overview:
-    """Query the lists of the landing page and count what the charts show."""
+def overview(backend: Backend, base: str, root: str = "") -> Lists:
+    """Query the lists once, then narrow them to each generation and count what charts show."""
 
     def link(iri: str, label: str | None) -> Link:
         path = iri_to_path(iri, base)
         return Link(label or iri.rsplit("/", 1)[-1], root + path if path else iri)
 
+    generations = _generations(backend, base, link)
+    graph = _fetch(backend, base, link, {g.iri: g for g in generations})
+
+    def end(iri: str) -> Link:
+        known = graph.partnerships.get(iri)
+        return (
+            Link(known.acronym or known.link.label, known.link.href) if known else link(iri, None)
+        )
+
+    continuity = [
+        Continued(
+            link(row["item"], None),
+            end(row["from"]),
+            end(row["to"]),
+            link(row["strength"], row.get("strengthLabel")) if "strength" in row else None,
+            _generation_of(graph, row["to"]),
+        )
+        for row in _rows(backend, _CONTINUITY, base)
+    ]
+    return Lists(
+        generations=generations,
+        by_generation={g.number: narrow(graph, g) for g in generations},
+        everything=narrow(graph, None),
+        continuity=sorted(continuity, key=lambda c: (by_label(c.source), by_label(c.target))),
+    )
+
+
+def _generation_of(graph: Found, iri: str) -> Generation | None:
+    known = graph.partnerships.get(iri)
+    return known.generation if known else None
+
+
+def _generations(backend: Backend, base: str, link: Linker) -> list[Generation]:
+    rows = {row["item"]: row for row in _rows(backend, _GENERATIONS, base)}
+    ordered = sorted(rows.values(), key=lambda row: (row.get("start", ""), row["item"]))
+    return [
+        Generation(n, row["item"], generation_name(row["label"]), link(row["item"], row["label"]))
+        for n, row in enumerate(ordered, start=1)
+    ]
+
+
+def _fetch(backend: Backend, base: str, link: Linker, generations: dict[str, Generation]) -> Found:
     labels: dict[str, str] = {}
     pref_labels: dict[str, str] = {}
     for row in _rows(backend, _LABELS, base):
@@ -146,15 +165,18 @@ def overview(backend: Backend, base: str, root: str = "") -> Overview:
         if "prefLabel" in row:
             pref_labels[row["value"]] = row["prefLabel"]
     partnerships: dict[str, PartnershipItem] = {}
-    market_iris: dict[str, set[str]] = defaultdict(set)
     for row in _rows(backend, _PARTNERSHIPS, base):
-        funding = row.get("funding")
-        item = PartnershipItem(
+        if row["item"] in partnerships:  # a second label: the first row stands
+            continue
+        funding, evidence = row.get("funding"), row.get("evidence")
+        partnerships[row["item"]] = PartnershipItem(
             link(row["item"], row["label"]),
             row.get("acronym"),
             link(funding, pref_labels.get(funding)) if funding else None,
+            generations.get(row.get("generation", "")),
+            link(evidence, pref_labels.get(evidence)) if evidence else None,
         )
-        partnerships[row["item"]] = item
+    market_iris: dict[str, set[str]] = defaultdict(set)
     for query, is_market in ((_SECTORS, False), (_MARKETS, True)):
         for row in _rows(backend, query, base):
             item = partnerships[row["item"]]
@@ -162,6 +184,9 @@ def overview(backend: Backend, base: str, root: str = "") -> Overview:
             (item.markets if is_market else item.sectors).append(value)
             if is_market:
                 market_iris[row["item"]].add(row["value"])
+    for item in partnerships.values():
+        item.sectors.sort(key=by_label)
+        item.markets.sort(key=by_label)
     for row in _rows(backend, _MEMBERS, base):
         partnerships[row["item"]].members = int(row["members"])
     countries = {
@@ -177,55 +202,17 @@ def overview(backend: Backend, base: str, root: str = "") -> Overview:
             continue
         country = countries.get(row.get("country", ""))
         clusters[row["item"]] = ClusterItem(
-            link(row["item"], row["label"]),
-            row.get("acronym"),
-            country.link if country else None,
+            link(row["item"], row["label"]), row.get("acronym"), country.link if country else None
         )
         if country:
             country_of[row["item"]] = row["country"]
-            country.clusters += 1
-    partners_in: dict[str, set[str]] = defaultdict(set)
+    member_of: dict[str, list[tuple[str, Link]]] = defaultdict(list)
     for row in _rows(backend, _MEMBER_OF, base):
-        cluster = clusters.get(row["item"])
-        if cluster is None:
-            continue
-        known = partnerships.get(row["partnership"])
-        cluster.partnerships.append(link(row["partnership"], known.acronym if known else None))
-        partners_in[country_of.get(row["item"], "")].add(row["partnership"])
-    for iri, c in countries.items():
-        c.partnerships = len(partners_in.get(iri, ()))
-    market_counts: Counter[Link] = Counter()
-    for iri, p in partnerships.items():
-        p.sectors.sort(key=_by_label)
-        p.markets.sort(key=_by_label)
-        market_counts.update(set(p.markets))
-        for market in market_iris.get(iri, ()):
-            if market in countries:
-                countries[market].targeted_by += 1
-    for cluster in clusters.values():
-        cluster.partnerships.sort(key=_by_label)
-    funding_counts = Counter(
-        p.funding.label if p.funding else NOT_STATED for p in partnerships.values()
-    )
-    return Overview(
-        partnerships=sorted(
-            partnerships.values(), key=lambda p: (p.acronym or p.link.label).casefold()
-        ),
-        clusters=sorted(clusters.values(), key=lambda c: _by_label(c.link)),
-        countries=sorted(
-            countries.values(), key=lambda c: (-c.clusters, -c.targeted_by, _by_label(c.link))
-        ),
-        by_funding=[Bar(label, n) for label, n in sorted(funding_counts.items())],
-        by_country=[
-            Bar(c.link.label, c.clusters, c.link.href)
-            for c in sorted(countries.values(), key=lambda c: (-c.clusters, _by_label(c.link)))
-            if c.clusters
-        ],
-        by_market=[
-            Bar(m.label, n, m.href)
-            for m, n in sorted(market_counts.items(), key=lambda i: (-i[1], _by_label(i[0])))
-        ][:12],
-    )
+        if row["item"] in clusters:
+            known = partnerships.get(row["partnership"])
+            shown = link(row["partnership"], known.acronym if known else None)
+            member_of[row["item"]].append((row["partnership"], shown))
+    return Found(partnerships, market_iris, countries, clusters, country_of, member_of)
 
 
 def _rows(backend: Backend, query: str, base: str) -> Iterator[dict[str, str]]:
@@ -240,7 +227,3 @@ def _rows(backend: Backend, query: str, base: str) -> Iterator[dict[str, str]]:
             if isinstance(term, ox.NamedNode | ox.Literal):
                 row[name] = term.value
         yield row
-
-
-def _by_label(link: Link) -> str:
-    return link.label.casefold()

@@ -1,10 +1,11 @@
-"""The landing page with the key figures, and the health check."""
+"""The landing page with the key figures of the first generation, and the health check."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
@@ -14,7 +15,8 @@ from server.store.backend import Backend
 from server.web.state import get_backend, get_catalog, get_state, per_release
 
 from .charts import bar_chart
-from .overview import Overview, overview
+from .lists import Generation, Lists, Overview
+from .overview import overview
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +24,40 @@ bp = Blueprint("home", __name__)
 
 
 @dataclass(frozen=True)
+class Stated:
+    """A stated number of partnerships, with the sites that state it (host, URL)."""
+
+    value: int
+    approximate: bool
+    funding: str | None
+    date: str | None
+    sources: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """A later generation, shown after the first: its stated and enumerated partnerships."""
+
+    generation: Generation
+    stated: list[Stated]
+    lists: Overview
+
+
+@dataclass(frozen=True)
 class Landing:
-    """What the landing page shows; the same for every request to one release."""
+    """What the landing page shows; the same for every request to one release.
+
+    The figures, totals, lists and charts are the first generation's, the product's main
+    subject; the later generations come after it as context, and ``every`` holds the lists
+    of every generation, which the browse pages narrow.
+    """
 
     figures: list[dict[str, Any]]
     totals: list[dict[str, Any]]
     lists: Overview
     charts: dict[str, Markup]
+    every: Lists
+    context: list[Context]
 
 
 @bp.get("/")
@@ -41,6 +70,8 @@ def index() -> str:
         totals=found.totals,
         lists=found.lists,
         charts=found.charts,
+        context=found.context,
+        continuity=found.every.continuity,
         limit=page_size(),
     )
 
@@ -61,7 +92,11 @@ def landing() -> Landing:
 
 
 def _compute(backend: Backend, base: str) -> Landing:
-    lists = overview(backend, base, request.script_root)
+    every = overview(backend, base, request.script_root)
+    first = every.generations[0] if every.generations else None
+    lists = every.of(first.number if first else None)
+    figures = run_file("key-figures.rq")
+    partnerships = f"{base}id/measure/partnerships"
     charts = {
         "funding": bar_chart(
             "Partnerships per funding type", lists.by_funding, chart_id="chart-funding"
@@ -74,11 +109,45 @@ def _compute(backend: Backend, base: str) -> Landing:
         ),
     }
     return Landing(
-        figures=run_file("key-figures.rq"),
-        totals=run_file("enumerated-counts.rq"),
+        figures=[f for f in figures if first is None or f.get("scope") == first.iri],
+        totals=totals(lists),
         lists=lists,
         charts=charts,
+        every=every,
+        context=[
+            Context(
+                g,
+                [
+                    _stated(f)
+                    for f in figures
+                    if f.get("scope") == g.iri and f["measure"] == partnerships
+                ],
+                every.of(g.number),
+            )
+            for g in every.generations[1:]
+        ],
     )
+
+
+def totals(lists: Overview) -> list[dict[str, Any]]:
+    """Count what one generation's lists enumerate, as ``enumerated-counts.rq`` names it."""
+    funding: dict[str | None, int] = {}
+    for p in lists.partnerships:
+        label = p.funding.label if p.funding else None
+        funding[label] = funding.get(label, 0) + 1
+    rows: list[dict[str, Any]] = [
+        {"what": "cluster organisations", "count": len(lists.clusters)},
+        {"what": "member countries", "count": lists.member_countries},
+        {"what": "memberships", "count": lists.memberships},
+        {"what": "partnerships", "count": len(lists.partnerships)},
+    ]
+    rows += [
+        {"what": "partnerships by funding type", "fundingLabel": label, "count": n}
+        for label, n in sorted(funding.items(), key=lambda item: (item[0] is not None, item[0]))
+    ]
+    with_members = sum(1 for p in lists.partnerships if p.members)
+    rows.append({"what": "partnerships with members", "count": with_members})
+    return rows
 
 
 @bp.get("/health")
@@ -115,6 +184,17 @@ def run_file(name: str) -> list[dict[str, Any]]:
             row[name_] = _plain(term)
         rows.append(row)
     return rows
+
+
+def _stated(figure: dict[str, Any]) -> Stated:
+    urls = (figure.get("sources") or "").split()
+    return Stated(
+        value=int(figure["value"]),
+        approximate=bool(figure.get("approximate")),
+        funding=figure.get("fundingLabel"),
+        date=figure.get("date"),
+        sources=[(urlsplit(url).netloc.removeprefix("www."), url) for url in urls],
+    )
 
 
 def _plain(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> Any:

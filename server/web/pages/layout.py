@@ -60,6 +60,7 @@ KINDS: Final = {
     str(ESCP.Region): "region",
     str(ESCP.StatedFigure): "figure",
     str(ESCP.StatedTargetMarket): "figure",
+    str(ESCP.ContinuityLink): "continuity",
     str(ESCP.Generation): "generation",
     str(SKOS.ConceptScheme): "scheme",
     str(SKOS.Concept): "concept",
@@ -92,7 +93,6 @@ LAYOUTS: Final[dict[str, tuple[Block, ...]]] = {
                 ESCP.grantAgreement,
                 ESCP.statedPartnerCount,
                 ESCP.statedSmeCount,
-                ESCP.generation,
             ),
         ),
     ),
@@ -104,6 +104,9 @@ LAYOUTS: Final[dict[str, tuple[Block, ...]]] = {
         Section("partnerships"),
     ),
     "membership": (Group(_OVERVIEW, _iris(ORG.member, ORG.organization, ORG.role)),),
+    "continuity": (
+        Group(_OVERVIEW, _iris(ESCP.fromPartnership, ESCP.toPartnership, ESCP.linkStrength)),
+    ),
     "country": (
         Group(
             _OVERVIEW,
@@ -133,7 +136,7 @@ LAYOUTS: Final[dict[str, tuple[Block, ...]]] = {
                 SCHEMA.startDate,
                 SCHEMA.endDate,
                 ESCP.call,
-                ESCP.label,
+                ESCP.awardedLabel,
                 ESCP.labelledBy,
                 ESCP.statedSectorArea,
             ),
@@ -148,6 +151,12 @@ LAYOUTS: Final[dict[str, tuple[Block, ...]]] = {
 SHOWN_APART: Final = frozenset(
     _iris(RDF.type, RDFS.label, DCTERMS.source, SKOS.editorialNote, RDFS.comment)
 )
+#: Shown in the page's head, per kind: a partnership's generation, evidence and lineage.
+IN_HEAD: Final[dict[str, frozenset[str]]] = {
+    "partnership": frozenset(
+        _iris(ESCP.generation, ESCP.evidence, ESCP.continuedAs, ESCP.continues)
+    ),
+}
 #: Shown as a table instead of a list of values, per kind.
 TABLED: Final[dict[str, frozenset[str]]] = {
     "partnership": frozenset(_iris(ORG.hasMember)),
@@ -155,7 +164,16 @@ TABLED: Final[dict[str, frozenset[str]]] = {
 }
 #: Incoming links already shown by a kind's own table.
 TABLED_INCOMING: Final[dict[str, frozenset[str]]] = {
-    "partnership": frozenset(_iris(ORG.organization, ORG.memberOf)),
+    "partnership": frozenset(
+        _iris(
+            ORG.organization,
+            ORG.memberOf,
+            ESCP.fromPartnership,
+            ESCP.toPartnership,
+            ESCP.continuedAs,
+            ESCP.continues,
+        )
+    ),
     "cluster": frozenset(_iris(ORG.member, ORG.hasMember, ESCP.coordinator)),
     "country": frozenset(_iris(ESCP.country)),
 }
@@ -236,7 +254,11 @@ INVERSE_LABELS: Final[dict[str, str]] = {
     str(ESCP.countryGroup): "Countries in this group",
     str(ESCP.call): "Generations from this call",
     str(ESCP.programme): "Calls under this programme",
-    str(ESCP.label): "Generations with this label",
+    str(ESCP.awardedLabel): "Generations awarded this label",
+    str(ESCP.evidence): "Partnerships at this evidence level",
+    str(ESCP.linkStrength): "Continuity links of this strength",
+    str(ESCP.fromPartnership): "Continuity links from it",
+    str(ESCP.toPartnership): "Continuity links to it",
     str(ESCP.labelledBy): "Generations it labelled",
     str(ESCP.coordinator): "Coordinator of",
     str(ORG.role): "Memberships with this role",

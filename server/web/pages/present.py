@@ -14,6 +14,7 @@ from rdflib.namespace import DCAT, DCTERMS, ORG, OWL, PROV, RDF, RDFS, SKOS, VOI
 from server.vocab import ESCP, EU_COUNTRY, WD, iri_to_path, rebase
 
 from .layout import (
+    IN_HEAD,
     LABELS,
     LAYOUTS,
     SHOWN_APART,
@@ -129,6 +130,36 @@ class Table:
 
 
 @dataclass
+class TableGroup:
+    """Tables of one kind of link under one heading, one per group (a cluster's generations)."""
+
+    heading: str
+    tables: list[Table]
+    kind: str = "tables"
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """A continuity link as a partnership's page shows it: the other partnership and why."""
+
+    relation: str
+    partnership: Value
+    strength: Value | None = None
+    sources: list[SourceRef] = field(default_factory=list)
+    link: Value | None = None
+
+
+@dataclass
+class Lineage:
+    """The head of a partnership's page: its generation, evidence level and continuity."""
+
+    generation: Value | None
+    evidence: Value | None
+    why: str | None = None
+    continuity: list[Continuity] = field(default_factory=list)
+
+
+@dataclass
 class View:
     """Everything a resource page shows."""
 
@@ -138,9 +169,10 @@ class View:
     title: str
     kind_label: str
     subtitle: str | None = None
-    blocks: list[FactGroup | Table | Section] = field(default_factory=list)
+    blocks: list[FactGroup | Table | TableGroup | Section] = field(default_factory=list)
     notes: list[Value] = field(default_factory=list)
     sources: Sources = field(default_factory=Sources)
+    lineage: Lineage | None = None
 
 
 class Labeller:
@@ -222,7 +254,7 @@ def view(doc: Document, labeller: Labeller, path: str) -> View:
     page = View(doc.iri, path, kind, title, kind_label, subtitle=", ".join(acronyms) or None)
     own_sources = [s.value for s in doc.objects(str(DCTERMS.source)) if isinstance(s, ox.NamedNode)]
     page.sources.refs(own_sources)
-    shown = set(SHOWN_APART) | TABLED.get(kind, frozenset())
+    shown = set(SHOWN_APART) | TABLED.get(kind, frozenset()) | IN_HEAD.get(kind, frozenset())
     for block in LAYOUTS[kind]:
         if isinstance(block, Group):
             shown |= set(block.predicates)
@@ -235,7 +267,7 @@ def view(doc: Document, labeller: Labeller, path: str) -> View:
     )
     heading = "Description" if LAYOUTS[kind] == () else "Other facts"
     _add_group(page, doc, labeller, heading, tuple(rest), own_sources)
-    for note in _NOTES:
+    for note in _NOTES:  # editorial notes first: the page's "why" link points at note-1
         page.notes += [labeller.value(o) for o in doc.objects(note)]
     return page
 

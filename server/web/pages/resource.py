@@ -93,8 +93,18 @@ class Document:
 
 
 def exists(backend: Backend, iri: str) -> bool:
-    """Tell whether the store mentions an IRI as a subject, an object or a graph name."""
-    result = backend.query(_EXISTS, substitutions={ox.Variable("iri"): ox.NamedNode(iri)})
+    """Tell whether the store mentions an IRI as a subject, an object or a graph name.
+
+    A request path that is no IRI at all (a quote, a space) names nothing in the store.
+
+    >>> exists(None, 'https://w3id.org/escp4i/id/partnership/"')  # no query is sent
+    False
+    """
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:  # pyoxigraph: "Invalid IRI code point"
+        return False
+    result = backend.query(_EXISTS, substitutions={ox.Variable("iri"): node})
     return isinstance(result, ox.QuerySolutions) and any(True for _ in result)
 
 

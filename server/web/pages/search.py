@@ -19,11 +19,12 @@ MAX_QUERY: Final = 200
 KINDS: Final = {"Partnership": "partnership", "ClusterOrganisation": "cluster organisation"}
 
 _NAMES: Final = """
-SELECT ?item ?type ?label ?acronym ?alt WHERE {
+SELECT ?item ?type ?label ?acronym ?alt ?since WHERE {
   VALUES ?type { escp:Partnership escp:ClusterOrganisation }
   ?item a ?type ; rdfs:label ?label .
   OPTIONAL { ?item escp:acronym ?acronym }
   OPTIONAL { ?item skos:altLabel ?alt }
+  OPTIONAL { ?item escp:generation/<http://schema.org/startDate> ?since }
 }
 """
 
@@ -70,7 +71,8 @@ def words(query: str) -> list[str]:
 def search(backend: Backend, query: str, base: str, root: str = "") -> list[Hit]:
     """Return the partnerships and clusters whose names match every word, best first.
 
-    An acronym equal to the query ranks first, then names that start with it.
+    An acronym equal to the query ranks first, then names that start with it; at equal
+    rank, the earlier generation's partnerships (the first is the product's subject) first.
     """
     wanted = words(query)
     if not wanted:
@@ -87,6 +89,8 @@ def search(backend: Backend, query: str, base: str, root: str = "") -> list[Hit]
             item.value,
             {"label": label.value, "kind": _kind(kind), "acronym": None, "names": set()},
         )
+        since = solution["since"]
+        entry["since"] = since.value if isinstance(since, ox.Literal) else "~"
         entry["names"].add(label.value)
         for key in ("acronym", "alt"):
             term = solution[key]
@@ -94,14 +98,15 @@ def search(backend: Backend, query: str, base: str, root: str = "") -> list[Hit]
                 entry["names"].add(term.value)
                 if key == "acronym":
                     entry["acronym"] = term.value
-    hits = []
+    ranked = []
     for iri, entry in found.items():
         score = _score(wanted, entry["names"], entry["acronym"])
         if score:
             path = iri_to_path(iri, base) or iri
             url = root + path if path.startswith("/") else path
-            hits.append(Hit(iri, url, entry["label"], entry["acronym"], entry["kind"], score))
-    return sorted(hits, key=lambda h: (-h.score, fold(h.label)))
+            hit = Hit(iri, url, entry["label"], entry["acronym"], entry["kind"], score)
+            ranked.append(((-score, entry["since"], fold(hit.label)), hit))
+    return [hit for _, hit in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def _score(wanted: list[str], names: set[str], acronym: str | None) -> int:

@@ -13,9 +13,10 @@ from rdflib.namespace import DCTERMS, OWL, RDF, SKOS, VOID
 
 from server.store.backend import Backend
 from server.vocab import graph_iri, sparql_prefixes
+from server.web.state import generation_name
 
 from .layout import INVERSE_LABELS, TABLED_INCOMING, Section, unbase
-from .present import Labeller, Row, Table, Value, View
+from .present import Labeller, Row, Table, TableGroup, Value, View
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,20 @@ SELECT ?iri ?row ?item ?itemLabel ?acronym ?role ?roleLabel ?extra ?extraLabel ?
 """
 
 _PARTNERSHIPS: Final = """
-SELECT ?iri ?row ?item ?itemLabel ?acronym ?role ?roleLabel ?extra ?extraLabel ?source WHERE {
+SELECT ?iri ?row ?item ?itemLabel ?acronym ?role ?roleLabel ?extra ?extraLabel ?source
+       ?group ?groupLabel ?groupStart
+WHERE {
   ?row org:member ?iri ; org:organization ?item .
   OPTIONAL { ?item rdfs:label ?itemLabel }
   OPTIONAL { ?item escp:acronym ?acronym }
   OPTIONAL { ?row org:role ?role OPTIONAL { ?role skos:prefLabel ?roleLabel } }
   OPTIONAL { ?item escp:fundingType ?extra OPTIONAL { ?extra skos:prefLabel ?extraLabel } }
   OPTIONAL { ?row dcterms:source ?source }
+  OPTIONAL {
+    ?item escp:generation ?group
+    OPTIONAL { ?group rdfs:label ?groupLabel }
+    OPTIONAL { ?group <http://schema.org/startDate> ?groupStart }
+  }
 }
 """
 
@@ -90,6 +98,9 @@ class _Gathered:
     role_label: str = ""
     extras: dict[str, str] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)
+    group: str = ""
+    group_label: str = ""
+    group_start: str = ""
 
 
 Solution = dict[str, str]
@@ -97,8 +108,26 @@ Solution = dict[str, str]
 
 def term_labels(backend: Backend, base: str) -> dict[str, str]:
     """Return the labels of the ontology's terms, by IRI."""
-    rows = _select(backend, _TERM_LABELS, "graph", graph_iri("ontology", base), base)
+    rows = select(backend, _TERM_LABELS, "graph", graph_iri("ontology", base), base)
     return {row["term"]: row["label"] for row in rows}
+
+
+def select(backend: Backend, query: str, name: str, iri: str, base: str) -> list[Solution]:
+    """Run a page query with one IRI bound; return its rows as plain strings by name."""
+    text = sparql_prefixes(base) + query
+    result = backend.query(text, substitutions={ox.Variable(name): ox.NamedNode(iri)})
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError("a page query must be a SELECT")
+    names = [v.value for v in result.variables]
+    rows = []
+    for solution in result:
+        row = {}
+        for key in names:
+            term = solution[key]
+            if isinstance(term, ox.NamedNode | ox.Literal):
+                row[key] = term.value
+        rows.append(row)
+    return rows
 
 
 def fill(page: View, backend: Backend, labeller: Labeller) -> None:
@@ -109,7 +138,7 @@ def fill(page: View, backend: Backend, labeller: Labeller) -> None:
             page.blocks[index] = _SECTIONS[block.name](page, backend, labeller)
     exclude = {labeller.here(p) for p in TABLED_INCOMING.get(page.kind, frozenset())}
     grouped: dict[str, dict[str, _Gathered]] = defaultdict(dict)
-    for row in _select(backend, _BACKLINKS, "iri", page.iri, base):
+    for row in select(backend, _BACKLINKS, "iri", page.iri, base):
         if "item" not in row or row["p"] in exclude:  # a blank node: an RDF list of a shape
             continue
         item = grouped[row["p"]].setdefault(row["item"], _Gathered(row["item"]))
@@ -143,14 +172,27 @@ def _members(page: View, backend: Backend, labeller: Labeller) -> Table:
     )
 
 
-def _partnerships(page: View, backend: Backend, labeller: Labeller) -> Table:
-    rows = sorted(_gather(backend, _PARTNERSHIPS, page.iri, labeller.base), key=_sort_key)
-    return Table(
-        "Partnerships",
-        f"Partnerships it is a member of: {len(rows)}, with the sources of each membership",
-        ["Partnership", "Role", "Funding type"],
-        [_row(page, g, labeller, role_link=True) for g in rows],
-    )
+def _partnerships(page: View, backend: Backend, labeller: Labeller) -> TableGroup:
+    """A cluster's partnerships, one table per generation, the earliest first."""
+    groups: dict[str, list[_Gathered]] = defaultdict(list)
+    for g in _gather(backend, _PARTNERSHIPS, page.iri, labeller.base):
+        groups[g.group].append(g)
+    tables = []
+    for key in sorted(groups, key=lambda k: (not k, groups[k][0].group_start, k)):
+        rows = sorted(groups[key], key=_sort_key)
+        label = rows[0].group_label or (labeller.label(key) if key else "")
+        name = generation_name(label) if label else "Generation not stated"
+        of = name[:1].lower() + name[1:]
+        tables.append(
+            Table(
+                name,
+                f"Partnerships of the {of} it is a member of: {len(rows)}, "
+                "with the sources of each membership",
+                ["Partnership", "Role", "Funding type"],
+                [_row(page, g, labeller, role_link=True) for g in rows],
+            )
+        )
+    return TableGroup("Partnerships", tables)
 
 
 def _clusters(page: View, backend: Backend, labeller: Labeller) -> Table:
@@ -174,7 +216,7 @@ def _row(page: View, g: _Gathered, labeller: Labeller, *, role_link: bool) -> Ro
     )
 
 
-_SECTIONS: Final[dict[str, Callable[[View, Backend, Labeller], Table]]] = {
+_SECTIONS: Final[dict[str, Callable[[View, Backend, Labeller], Table | TableGroup]]] = {
     "members": _members,
     "partnerships": _partnerships,
     "clusters": _clusters,
@@ -183,7 +225,7 @@ _SECTIONS: Final[dict[str, Callable[[View, Backend, Labeller], Table]]] = {
 
 def _gather(backend: Backend, query: str, iri: str, base: str) -> list[_Gathered]:
     found: dict[str, _Gathered] = {}
-    for row in _select(backend, query, "iri", iri, base):
+    for row in select(backend, query, "iri", iri, base):
         g = found.setdefault(row["row"], _Gathered(row["item"]))
         g.label = row.get("itemLabel", g.label)
         g.acronym = row.get("acronym", g.acronym)
@@ -193,24 +235,10 @@ def _gather(backend: Backend, query: str, iri: str, base: str) -> list[_Gathered
             g.extras[row["extra"]] = row.get("extraLabel", "")
         if "source" in row:
             g.sources.add(row["source"])
+        g.group = row.get("group", g.group)
+        g.group_label = row.get("groupLabel", g.group_label)
+        g.group_start = row.get("groupStart", g.group_start)
     return list(found.values())
-
-
-def _select(backend: Backend, query: str, name: str, iri: str, base: str) -> list[Solution]:
-    text = sparql_prefixes(base) + query
-    result = backend.query(text, substitutions={ox.Variable(name): ox.NamedNode(iri)})
-    if not isinstance(result, ox.QuerySolutions):
-        raise TypeError("a page query must be a SELECT")
-    names = [v.value for v in result.variables]
-    rows = []
-    for solution in result:
-        row = {}
-        for key in names:
-            term = solution[key]
-            if isinstance(term, ox.NamedNode | ox.Literal):
-                row[key] = term.value
-        rows.append(row)
-    return rows
 
 
 def _item_value(g: _Gathered, labeller: Labeller) -> Value:

@@ -17,10 +17,11 @@ from flask import (
 )
 
 from server.errors import NotFoundError
+from server.vocab import iri_to_path
 from server.web.negotiation import HTML, Offer
 from server.web.state import get_state, per_release
 
-from . import deref
+from . import deref, lineage
 from .present import Labeller, url_text, view
 from .release import DUMPS, dataset_view, dump_record, report_triples, report_view
 from .resource import Document, document
@@ -173,6 +174,7 @@ def _html(doc: Document, target: deref.Target) -> str:
             shapes=node_shapes(doc, labeller) if target.path == "/shapes" else [],
             alternates=alternates,
         )
+    lineage.attach(page, doc, backend, labeller)  # before fill: its sources follow the own ones
     fill(page, backend, labeller)
     graph = target.path.startswith("/graph/")
     return render_template("page.html", page=page, alternates=alternates, graph=graph)
@@ -181,3 +183,10 @@ def _html(doc: Document, target: deref.Target) -> str:
 @bp.app_template_filter("url_text")
 def _url_text(url: str) -> str:
     return url_text(url)
+
+
+@bp.app_template_filter("source_href")
+def _source_href(url: str) -> str:
+    """Link a source served here (the compilation notes under ``sources/``) to this server."""
+    path = iri_to_path(url, get_state().base_iri)
+    return request.script_root + path if path is not None else url
