@@ -31,6 +31,8 @@ from .jobs import (
 #: A thread stack this large lifts pyoxigraph's crash depth from ~3,000 nested groups to over
 #: 30,000 (measured); it is address space, committed only when used.
 STACK_BYTES: Final = 256 * 1024 * 1024
+#: Added to the query process's niceness (0 is the server's; 19 the lowest priority).
+NICENESS: Final = 10
 
 
 def _reply(store: ox.Store, job: Job) -> tuple[dict[str, Any], bytes]:
@@ -88,6 +90,10 @@ def main(argv: Sequence[str]) -> None:
     store_path, memory_mb = argv[1], int(argv[2])
     # The pool stops workers; a Ctrl-C meant for the server must not print tracebacks here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A user's runaway query must not take the CPU from the processes that answer everyone
+    # else's requests: query processes run at a lower scheduling priority.
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     # Keep the reply channel clean: anything printed goes to stderr instead.
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Flask
+from flask import Flask, request
 
 from server import catalog
+from server.errors import BadRequestError
 from server.settings import BACKENDS, DEFAULTS
 from server.store.backend import Backend
 from server.store.embedded import EmbeddedStore
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 #: Paths whose answer is not a function of the release alone.
 UNCACHED_PATHS: Final = frozenset({"/health"})
 SERVER_DIR: Final = Path(__file__).resolve().parents[1]
+BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | None = None) -> Flask:
@@ -66,6 +69,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     # Pages last: its catch-all routes for minted IRIs must not shadow the others.
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
+
+    @app.before_request
+    def _refuse_bad_escapes() -> None:
+        # A "%" left after the server decoded the path began no valid escape (%Pt, %zz, %).
+        if BAD_ESCAPE.search(request.path):
+            raise BadRequestError("the request path has a bad percent-encoding")
+
     # Inside the cache: an answer is compressed once per coding, then replayed.
     app.wsgi_app = Compress(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented hook
     if app.config["RESPONSE_CACHE_MB"]:
