@@ -138,6 +138,16 @@ def rdflib_endpoint(nt_file: Path) -> Server:
     return start("rdflib-endpoint", argv, f"http://127.0.0.1:{port}/?query=ASK%7B%7D")
 
 
+def tree(pid: int) -> list[int]:
+    """Return a process and all its descendants."""
+    return _tree(pid)
+
+
+def rss_kb(pid: int) -> int:
+    """Return a process's resident memory in kB; 0 once it is gone."""
+    return _proc_kb(pid, "status", "VmRSS:")
+
+
 def _tree(pid: int) -> list[int]:
     pids = [pid]
     try:
