@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from server.vocab import GRAPHS, PREFIXES
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "escp4i"
+GZIP: Final = "application/gzip"
 
 
 @dataclass(frozen=True)
@@ -59,20 +61,29 @@ def write(store: ox.Store, out_dir: Path) -> list[dict[str, Any]]:
         prefixes = PREFIXES if dump.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
         ox.serialize(statements, str(path), dump.rdf, prefixes=prefixes)
         records.append(record(path, dump, len(statements)))
-        log.info("wrote %s: %d statements", path.name, len(statements))
+        # Also pre-compressed, once per build at the highest level: a download of its own.
+        packed = path.with_name(path.name + ".gz")
+        packed.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+        records.append(record(packed, dump, len(statements), compressed=True))
+        log.info("wrote %s and %s: %d statements", path.name, packed.name, len(statements))
     return records
 
 
-def record(path: Path, dump: Dump, statements: int) -> dict[str, Any]:
-    """Describe a written dump: name, format, media type, size in bytes, sha256."""
+def record(path: Path, dump: Dump, statements: int, *, compressed: bool = False) -> dict[str, Any]:
+    """Describe a written dump: name, format, media type, size in bytes, sha256.
+
+    A gzipped dump keeps the media type of its content and names ``application/gzip`` as
+    its compression (DCAT's ``compressFormat``).
+    """
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
             digest.update(block)
     return {
         "name": path.name,
-        "format": dump.format,
+        "format": f"{dump.format}, gzipped" if compressed else dump.format,
         "media_type": dump.media_type,
+        "compress_format": GZIP if compressed else None,
         "bytes": path.stat().st_size,
         "sha256": digest.hexdigest(),
         "graphs": dump.graphs,

@@ -67,8 +67,9 @@ class AnswerCache(Generic[V]):
 class ResponseCache:
     """WSGI middleware that replays successful GET responses of the immutable release.
 
-    The key is the release, path, query string, ``Accept`` and ``Accept-Encoding``; a request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional
-    request, or a path the predicate refuses goes to the application. Only 200 answers
+    The key is the release, path, query string, ``Accept`` and ``Accept-Encoding``; a
+    request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional request, or a
+    path the predicate refuses goes to the application. Only 200 answers
     without cookies are kept; a replay carries ``ESCP-Cache: hit``.
     """
 

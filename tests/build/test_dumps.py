@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import warnings
@@ -41,13 +42,9 @@ def _parse(data: bytes, media_type: str) -> list[tuple[object, object, object]]:
 
 def test_build_writes_every_dump_with_its_record(built: BuildInfo) -> None:
     names = {r["name"]: r for r in built.dumps}
-    assert set(names) == {
-        "escp4i-data.ttl",
-        "escp4i-data.nt",
-        "escp4i-data.jsonld",
-        "escp4i-all.nq",
-        "escp4i-all.trig",
-    }
+    plain = {"escp4i-data.ttl", "escp4i-data.nt", "escp4i-data.jsonld", "escp4i-all.nq"}
+    plain.add("escp4i-all.trig")
+    assert set(names) == plain | {f"{name}.gz" for name in plain}
     for record in built.dumps:
         path = Path(built.path) / "dumps" / record["name"]
         data = path.read_bytes()
@@ -130,3 +127,18 @@ def test_write_dumps_the_data_graph_and_all_graphs(tmp_path: Path) -> None:
 def test_write_without_a_data_graph_names_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="graph/data"):
         dumps.write(ox.Store(), tmp_path)
+
+
+@pytest.mark.parametrize("name", ["escp4i-data.ttl", "escp4i-all.nq"])
+def test_gzipped_dump_holds_the_same_bytes_and_has_its_own_checksum(
+    client: FlaskClient, built: BuildInfo, name: str
+) -> None:
+    records = {r["name"]: r for r in built.dumps}
+    with client.get(f"/dumps/{name}") as plain, client.get(f"/dumps/{name}.gz") as packed:
+        assert packed.mimetype == "application/gzip"
+        assert gzip.decompress(packed.data) == plain.data
+        assert hashlib.sha256(packed.data).hexdigest() == records[f"{name}.gz"]["sha256"]
+        assert records[f"{name}.gz"]["bytes"] == len(packed.data) < len(plain.data)
+    page = client.get("/dataset", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'href="/dumps/{name}.gz"' in page
+    assert records[f"{name}.gz"]["sha256"] in page

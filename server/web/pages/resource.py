@@ -172,6 +172,11 @@ def distributions(info: BuildInfo, base: str) -> list[ox.Triple]:
                 _n(f"{DCAT}byteSize"),
                 ox.Literal(str(record["bytes"]), datatype=_n(XSD.nonNegativeInteger)),
             ),
+            *(
+                [ox.Triple(dist, _n(f"{DCAT}compressFormat"), _n(IANA_MEDIA_TYPES + packed))]
+                if (packed := record.get("compress_format"))
+                else []
+            ),
             ox.Triple(dist, _n(f"{SPDX}checksum"), checksum),
             ox.Triple(checksum, _n(f"{SPDX}algorithm"), _n(f"{SPDX}checksumAlgorithm_sha256")),
             ox.Triple(

@@ -92,7 +92,8 @@ def dump(name: str) -> Response:
     response = send_from_directory(
         Path(info.path) / DUMPS,
         record["name"],
-        mimetype=record["media_type"],
+        # A pre-compressed dump is a gzip file to save, not a coding of the RDF document.
+        mimetype=record.get("compress_format") or record["media_type"],
         etag=record["sha256"],
         conditional=True,
         max_age=deref.CACHE_SECONDS,
