@@ -192,7 +192,8 @@ def cases(seed: int, n: int) -> Iterator[Case]:
             continue
         path = rng.choice(PATHS)
         if rng.random() < 0.6:
-            cut = rng.randrange(len(path) + 1)
+            # After the leading slash: a target without one is a malformed request line (raw cases).
+            cut = rng.randrange(1, len(path) + 1)
             path = (
                 path[:cut]
                 + "".join(rng.choice(HOSTILE) for _ in range(rng.randint(1, 4)))
