@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -118,6 +119,56 @@ def test_header_yaml_is_parsed_into_typed_parameters() -> None:
     assert "partnerships" in query.tags
     minimum = catalog.parse_file(QUERIES / "clusters-in-several-partnerships.rq").parameters[0]
     assert (minimum.type, minimum.default, minimum.required) == ("integer", "2", False)
+
+
+def _concepts(store: EmbeddedStore, pattern: str) -> set[str]:
+    result = store.query(
+        "PREFIX escp: <https://w3id.org/escp4i/def#> "
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        f"SELECT DISTINCT ?x WHERE {{ {pattern} }}"
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    return {str(row["x"].value) for row in result}
+
+
+GENERATION_QUERIES = [p for p in REAL if catalog.parse_file(p).parameter("generation")]
+
+
+def test_queries_that_list_or_count_partnerships_take_a_generation() -> None:
+    assert {p.stem for p in GENERATION_QUERIES} >= {
+        "partnerships", "enumerated-counts", "partnerships-per-sector",
+        "partnerships-per-target-market", "clusters-per-country", "countries",
+        "cluster-partnerships", "clusters-in-several-partnerships",
+        "partnerships-sharing-members", "search",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("path", GENERATION_QUERIES, ids=[p.stem for p in GENERATION_QUERIES])
+def test_generation_parameter_offers_the_generations_of_the_graph(
+    path: Path, store: EmbeddedStore
+) -> None:
+    query = catalog.parse_file(path)
+    generation = query.parameter("generation")
+    assert generation is not None
+    assert (generation.type, generation.required) == ("iri", False)
+    assert set(generation.enum) == _concepts(store, "?x a escp:Generation")
+    assert "generation" in query.variables
+    # The description says what the answer covers when no generation is given.
+    assert re.search(r"without (it|a generation)", query.description, re.IGNORECASE)
+
+
+def test_partnerships_filters_offer_every_evidence_level_and_strand(store: EmbeddedStore) -> None:
+    query = catalog.parse_file(QUERIES / "partnerships.rq")
+    evidence, strand = query.parameter("evidence"), query.parameter("strand")
+    assert evidence is not None and strand is not None
+    assert set(evidence.enum) == _concepts(
+        store, "?x skos:inScheme <https://w3id.org/escp4i/id/evidence>"
+    )
+    assert set(strand.enum) == _concepts(store, "?p a escp:Partnership ; escp:strand ?x") | {
+        "https://w3id.org/escp4i/id/strand/1b"  # named by the call, no partnership listed here
+    }
+    second = catalog.parse_file(QUERIES / "second-generation.rq").parameter("evidence")
+    assert second is not None and second.enum == evidence.enum
 
 
 def test_header_lines_are_sparql_comments_so_the_whole_file_runs() -> None:

@@ -54,8 +54,16 @@ TIMEOUT = 1.5
 
 @pytest.fixture(scope="module")
 def site(built: BuildInfo) -> Iterator[Server]:
-    """The production server over the session build, with a short query timeout."""
-    env = {"ESCP_DATA_DIR": data_dir(built), "ESCP_QUERY_TIMEOUT": str(TIMEOUT)}
+    """The production server over the session build, with a short query timeout.
+
+    Every test here is one client (127.0.0.1) that warms the workers with 6 queries at once:
+    the per-client caps (tested in test_e2e_fairness.py) are lifted for it.
+    """
+    env = {
+        "ESCP_DATA_DIR": data_dir(built),
+        "ESCP_QUERY_TIMEOUT": str(TIMEOUT),
+        "ESCP_CLIENT_MAX_QUERIES": "16",
+    }
     with start_app_server(env) as server:
         yield server
 
