@@ -196,11 +196,21 @@ def _report(
 def _processes(per_process: dict[str, dict[int, float]]) -> str:
     """Return RSS per process after warm-up and at the end: where growth comes from."""
     start, end = per_process.get("after warm-up", {}), per_process.get("end", {})
+    kept = sorted(set(start) & set(end))
+    before, after = sum(start[p] for p in kept), sum(end[p] for p in kept)
+    change = (after - before) / before * 100 if before else 0.0
+    summary = (
+        f"\nProcesses alive both after warm-up and at the end (the server and its workers): "
+        f"{before:.0f} MB then {after:.0f} MB, {change:+.1f} % "
+        f"({'flat' if abs(change) < 10 else 'growing'}). Live processes: {len(start)} after "
+        f"warm-up, {len(end)} at the end (query processes start on demand and a runaway's "
+        f"is killed and replaced).\n"
+    )
     lines = [
         f"| {pid} | {start.get(pid, 0):.0f} | {end.get(pid, 0):.0f} |"
         for pid in sorted(set(start) | set(end))
     ]
-    return (
+    return summary + (
         "\nRSS per process (MB; a query process killed at its time limit is replaced by a new "
         "pid):\n\n| pid | after warm-up | end |\n|---|---|---|\n" + "\n".join(lines) + "\n"
     )
