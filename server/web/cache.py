@@ -80,10 +80,13 @@ class ResponseCache:
         release: Callable[[], str],
         max_bytes: int,
         cacheable: Callable[[str], bool],
+        on_lookup: Callable[[bool], None] = lambda hit: None,
     ) -> None:
         self.app = app
         self.release = release
         self.cacheable = cacheable
+        #: Told of every lookup, hit or miss (the factory counts them in the metrics).
+        self.on_lookup = on_lookup
         self.entries = AnswerCache[_Stored](max_bytes=max_bytes, size=lambda e: len(e[2]) + 512)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -91,6 +94,7 @@ class ResponseCache:
         if key is None:
             return self.app(environ, start_response)
         stored = self.entries.get(key)
+        self.on_lookup(stored is not None)
         if stored is not None:
             status, headers, body = stored
             start_response(status, [*headers, ("ESCP-Cache", "hit")])

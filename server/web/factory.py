@@ -16,6 +16,7 @@ from server.settings import BACKENDS, DEFAULTS
 from server.store.backend import Backend
 from server.store.embedded import EmbeddedStore
 
+from . import metrics
 from .access import AccessLog
 from .cache import ResponseCache
 from .compress import Compress
@@ -85,6 +86,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
             release=lambda: app.extensions[STATE].backend.info.release,
             max_bytes=int(app.config["RESPONSE_CACHE_MB"]) * 2**20,
             cacheable=lambda path: path not in UNCACHED_PATHS,
+            on_lookup=lambda hit: metrics.CACHE.labels(
+                cache="response", result="hit" if hit else "miss"
+            ).inc(),
         )
     if backend is None and app.config["BACKEND"] == "embedded" and app.config["FOLLOW_CURRENT"]:
         # Before the cache: a swapped release must not replay the old one's answers.

@@ -108,3 +108,14 @@ def _sample(client: FlaskClient, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return 0.0
+
+
+def test_metrics_count_cache_hits_and_misses(client: FlaskClient) -> None:
+    labels = {"cache": "response"}
+    hits = _sample(client, "escp_cache_lookups_total", **labels, result="hit")
+    misses = _sample(client, "escp_cache_lookups_total", **labels, result="miss")
+    for _ in range(2):
+        with client.get("/id/country/be", headers={"Accept": "text/turtle"}) as resp:
+            assert resp.get_data()
+    assert _sample(client, "escp_cache_lookups_total", **labels, result="hit") >= hits + 1
+    assert _sample(client, "escp_cache_lookups_total", **labels, result="miss") >= misses + 1

@@ -154,6 +154,7 @@ def run(operation: Operation) -> Answer:
         # The release is immutable: an answer is good until the release changes.
         key = _cache_key(job, state.backend.info.release)
         cached = None if _no_cache() else _answers().get(key)
+        metrics.CACHE.labels(cache="answer", result="miss" if cached is None else "hit").inc()
         if cached is not None:
             metrics.QUERIES.labels(outcome="cached").inc()
             return cached
