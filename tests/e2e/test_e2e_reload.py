@@ -93,7 +93,14 @@ def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
 ) -> None:
     out = tmp_path / "var"
     first = build(project_copy, out, base_iri=DEFAULT_BASE_IRI, version="1")
-    env = {"ESCP_DATA_DIR": str(out), "ESCP_PROJECT_DIR": str(project_copy)}
+    # The 8 clients share one address: the per-client caps (test_e2e_fairness.py) are lifted,
+    # so that every request must be answered 2xx/3xx across the swap.
+    env = {
+        "ESCP_DATA_DIR": str(out),
+        "ESCP_PROJECT_DIR": str(project_copy),
+        "ESCP_CLIENT_MAX_QUERIES": "64",
+        "ESCP_CLIENT_QUERY_SECONDS": "1e9",
+    }
     site = start_app_server(env, args=["--workers", "2", "--threads", "4"])
     try:
         with Load(site.url) as load:
@@ -125,7 +132,7 @@ def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
             swapped_after = time.monotonic() - built_at
             time.sleep(2)
         assert load.failures == [], load.failures[:10]
-        assert not [s for s in load.statuses if s >= 500], load.statuses
+        assert not [s for s in load.statuses if s >= 400], load.statuses
         assert sum(load.statuses.values()) > 100, load.statuses
         assert {"old", "new"} <= load.labels_seen
         assert f"serves release {new_release}" in result.stdout
