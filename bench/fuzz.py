@@ -199,7 +199,7 @@ def cases(seed: int, n: int) -> Iterator[Case]:
                 + "".join(rng.choice(HOSTILE) for _ in range(rng.randint(1, 4)))
                 + path[cut:]
             )
-        path = _encodable(path, rng)
+        path = _encodable(path)
         params = []
         for _ in range(rng.randint(0, 3)):
             name = rng.choice(PARAMS)
@@ -324,14 +324,13 @@ def _junk(rng: random.Random, *, header: bool = False) -> str:
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
 
 
-def _encodable(path: str, rng: random.Random) -> str:
+def _encodable(path: str) -> str:
     """Percent-encode what may not stand raw in a request-target (RFC 9112 §3.2, RFC 3986).
 
     The decoded path stays hostile (brackets, quotes, controls, bad UTF-8) and the server
     must refuse it; a raw illegal request line is a malformed request, sent in the raw cases.
     A ``%`` stays raw so that bad percent-encodings (``%Pt``, ``%zz``) reach the server.
     """
-    del rng
     return "".join(ch if ch in _RAW_OK else quote(ch, safe="") for ch in path)
 
 

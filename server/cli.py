@@ -303,27 +303,17 @@ def _metrics_dir(data_dir: Path) -> Path:
     import os
     import shutil
 
+    from server.build.info import alive
+
     run_dir = data_dir / "run"
     for old in run_dir.glob("metrics-*"):
         pid = old.name.removeprefix("metrics-")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     folder = run_dir / f"metrics-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
-
-
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _progress(message: str) -> None:

@@ -8,10 +8,15 @@ from pathlib import Path
 SOURCES = Path(__file__).resolve().parents[1] / "data" / "sources"
 
 
+def table(path: Path) -> list[dict[str, str]]:
+    """Return the rows of a CSV file (a source table or a mapping)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def rows(name: str) -> list[dict[str, str]]:
     """Return the rows of one CSV file of data/sources/."""
-    with (SOURCES / name).open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return table(SOURCES / name)
 
 
 def partnership_rows() -> list[dict[str, str]]:

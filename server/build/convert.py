@@ -40,6 +40,7 @@ from .tables import (
     ConversionError,
     Row,
     Sources,
+    add_provenance,
     add_sources,
     check,
     cluster_slug,
@@ -227,9 +228,7 @@ class Converter:
             g.add((ms, ORG.member, c))
             g.add((ms, ORG.organization, p))
             g.add((ms, ORG.role, ID[f"role/{m['role']}"]))
-            add_sources(g, ms, m.sources())
-            if m["notes"]:
-                g.add((ms, SKOS.editorialNote, Literal(m["notes"], lang="en")))
+            add_provenance(g, ms, m)
 
     # -- clusters ---------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .tables import (
     GEN2_FIGURES_MAP_CSV,
     ConversionError,
     Row,
-    add_sources,
+    add_provenance,
     check,
     date_literal,
     integer_literal,
@@ -63,9 +63,7 @@ def first_generation(graphs: Graphs, rows: list[Row]) -> None:
             g.add((f, ESCP.fundingType, ID[f"funding/{row['funding']}"]))
         if row["statement_date"]:
             g.add((f, DCTERMS.date, date_literal(row["statement_date"], row)))
-        add_sources(g, f, row.sources())
-        if row["notes"]:
-            g.add((f, SKOS.editorialNote, Literal(row["notes"], lang="en")))
+        add_provenance(g, f, row)
 
 
 def second_generation(graphs: Graphs, rows: list[Row], mapping: list[Row], places: Places) -> None:
@@ -111,9 +109,7 @@ def second_generation(graphs: Graphs, rows: list[Row], mapping: list[Row], place
         if row["date"]:
             g.add((f, DCTERMS.date, date_literal(row["date"], row)))
         g.add((f, SKOS.scopeNote, Literal(row["scope"], lang="en")))
-        add_sources(g, f, row.sources())
-        if row["notes"]:
-            g.add((f, SKOS.editorialNote, Literal(row["notes"], lang="en")))
+        add_provenance(g, f, row)
     if unused:
         raise ConversionError(
             f"mappings/{GEN2_FIGURES_MAP_CSV}: measures not in {GEN2_FIGURES_CSV}: {sorted(unused)}"
@@ -130,9 +126,7 @@ def stated_markets(graphs: Graphs, rows: list[Row], places: Places) -> None:
         g.add((f, RDFS.label, Literal(f"main target market: {row['country']}", lang="en")))
         g.add((f, ESCP.market, country))
         g.add((f, ESCP.statedFor, GENERATION_1))
-        add_sources(g, f, row.sources())
-        if row["notes"]:
-            g.add((f, SKOS.editorialNote, Literal(row["notes"], lang="en")))
+        add_provenance(g, f, row)
 
 
 def _value(row: Row, value_type: str) -> Literal:

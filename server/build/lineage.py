@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.namespace import RDF, RDFS
 
 from server.vocab import ESCP, ID
 
@@ -20,7 +20,7 @@ from .tables import (
     PARTNERSHIPS_CSV,
     ConversionError,
     Row,
-    add_sources,
+    add_provenance,
     check,
 )
 
@@ -50,9 +50,7 @@ def continuity_links(
         g.add((link, ESCP.fromPartnership, before))
         g.add((link, ESCP.toPartnership, after))
         g.add((link, ESCP.linkStrength, ID[f"link-strength/{strength}"]))
-        add_sources(g, link, row.sources())
-        if row["notes"]:
-            g.add((link, SKOS.editorialNote, Literal(row["notes"], lang="en")))
+        add_provenance(g, link, row)
         partnerships = graphs("partnerships")
         partnerships.add((before, ESCP.continuedAs, after))
         partnerships.add((after, ESCP.continues, before))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, XSD
+from rdflib.namespace import DCTERMS, SKOS, XSD
 
 PARTNERSHIPS_CSV: Final = "escp4i-gen1-partnerships.csv"
 MEMBERS_CSV: Final = "escp4i-gen1-members-partial.csv"
@@ -152,6 +152,13 @@ def check(row: Row, key: str, legal: Iterable[str]) -> str:
 def add_sources(g: Graph, subject: URIRef, urls: Iterable[URIRef]) -> None:
     for url in urls:
         g.add((subject, DCTERMS.source, url))
+
+
+def add_provenance(g: Graph, subject: URIRef, row: Row) -> None:
+    """Give a resource the row's source URLs and, if the row has notes, its editorial note."""
+    add_sources(g, subject, row.sources())
+    if row["notes"]:
+        g.add((subject, SKOS.editorialNote, Literal(row["notes"], lang="en")))
 
 
 def verification_urls(row: Row) -> Iterator[URIRef]:

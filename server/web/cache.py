@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from .buffering import run_buffered
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -99,25 +101,10 @@ class ResponseCache:
             status, headers, body = stored
             start_response(status, [*headers, ("ESCP-Cache", "hit")])
             return [body]
-        captured: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def capture(
-            status: str, headers: list[tuple[str, str]], exc_info: object = None
-        ) -> Callable[[bytes], object]:
-            captured.append((status, headers))
-            return start_response(status, headers, exc_info)  # type: ignore[arg-type]  # passed through as given
-
-        result = self.app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        if captured:
-            status, headers = captured[-1]
-            if status.startswith("200") and not any(h.lower() == "set-cookie" for h, _ in headers):
-                self.entries.put(key, (status, list(headers), body))
+        status, headers, body = run_buffered(self.app, environ)
+        start_response(status, headers)
+        if status.startswith("200") and not any(h.lower() == "set-cookie" for h, _ in headers):
+            self.entries.put(key, (status, headers, body))
         return [body]
 
     def _key(self, environ: WSGIEnvironment) -> tuple[str, ...] | None:

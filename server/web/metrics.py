@@ -56,6 +56,18 @@ RELEASE: Final = Gauge(
 )
 
 
+#: The first path segment of each route family other than the pages.
+_FAMILIES: Final = {
+    "sparql": "sparql",
+    "api": "api",
+    "sources": "sources",
+    "static": "static",
+    "health": "health",
+    "metrics": "metrics",
+    "favicon.ico": "static",
+}
+
+
 def family(path: str) -> str:
     """Return the route family of a request path, a bounded label for the metrics.
 
@@ -67,15 +79,7 @@ def family(path: str) -> str:
     if path == "/" or path in ("/partnerships", "/clusters", "/countries"):
         return "home"
     head = path.split("/", 2)[1] if path.count("/") else ""
-    return {
-        "sparql": "sparql",
-        "api": "api",
-        "sources": "sources",
-        "static": "static",
-        "health": "health",
-        "metrics": "metrics",
-        "favicon.ico": "static",
-    }.get(head, "pages")
+    return _FAMILIES.get(head, "pages")
 
 
 def exposition() -> bytes:

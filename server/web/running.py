@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from server.build.info import alive
+
 #: Consecutive /health answers naming the new release before a server counts as reloaded:
 #: each may come from another worker process.
 CONFIRMATIONS: Final = 8
@@ -51,11 +53,10 @@ def running(data_dir: Path) -> list[Running]:
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
             pid, url = int(entry["pid"]), str(entry["url"])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-            continue
         except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not alive(pid):
+            path.unlink(missing_ok=True)
             continue
         found.append(Running(pid, url, path))
     return found

@@ -28,6 +28,7 @@ from htmlcheck import check_html
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate as validate_openapi
 from servers import Server, start_oxigraph
+from sources import table
 
 from server.build.info import BuildInfo
 from server.web.factory import create_app
@@ -39,11 +40,6 @@ BASE = "https://w3id.org/escp4i/"
 SPARQL_JSON = "application/sparql-results+json"
 
 
-def _table(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(";") if v.strip()]
 
@@ -52,15 +48,15 @@ GEN1 = BASE + "id/generation/escp-4i-1"
 GEN2 = BASE + "id/generation/escp-4i-2"
 LABEL = BASE + "id/label/escp-4i"
 CALL_2016 = BASE + "id/call/cos-clusint-2016-03-01"
-PARTNERSHIPS_1 = _table(SOURCES / "escp4i-gen1-partnerships.csv")
-PARTNERSHIPS_2 = _table(SOURCES / "escp4i-gen2-partnerships.csv")
+PARTNERSHIPS_1 = table(SOURCES / "escp4i-gen1-partnerships.csv")
+PARTNERSHIPS_2 = table(SOURCES / "escp4i-gen2-partnerships.csv")
 PARTNERSHIPS = PARTNERSHIPS_1 + PARTNERSHIPS_2
-MEMBERS_1 = _table(SOURCES / "escp4i-gen1-members-partial.csv")
-MEMBERS_2 = _table(SOURCES / "escp4i-gen2-members.csv")
+MEMBERS_1 = table(SOURCES / "escp4i-gen1-members-partial.csv")
+MEMBERS_2 = table(SOURCES / "escp4i-gen2-members.csv")
 MEMBERS = MEMBERS_1 + MEMBERS_2
-COUNTRIES = {row["name_en"]: row for row in _table(SOURCES / "countries.csv")}
-STATED_MARKETS = _table(SOURCES / "stated-target-markets.csv")
-MARKET_MAP = {row["name"]: row for row in _table(ROOT / "data" / "mappings" / "markets.csv")}
+COUNTRIES = {row["name_en"]: row for row in table(SOURCES / "countries.csv")}
+STATED_MARKETS = table(SOURCES / "stated-target-markets.csv")
+MARKET_MAP = {row["name"]: row for row in table(ROOT / "data" / "mappings" / "markets.csv")}
 BY_CODE = {row["iso3166_alpha2"]: name for name, row in COUNTRIES.items()}
 FUNDING_TYPE = {
     "co-funded-strand-1": "co-funded",
@@ -102,12 +98,12 @@ def _figures() -> list[dict[str, Any]]:
             "scope": {"first-generation": GEN1, "escp-4i": LABEL}[f["scope"]],
             "sources": set(_split(f["source_urls"])),
         }
-        for f in _table(SOURCES / "stated-figures.csv")
+        for f in table(SOURCES / "stated-figures.csv")
     ]
     mapping = {
-        m["measure"]: m for m in _table(ROOT / "data" / "mappings" / "stated-figures-gen2.csv")
+        m["measure"]: m for m in table(ROOT / "data" / "mappings" / "stated-figures-gen2.csv")
     }
-    for f in _table(SOURCES / "stated-figures-gen2.csv"):
+    for f in table(SOURCES / "stated-figures-gen2.csv"):
         m = mapping[f["measure"]]
         found.append(
             {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -14,6 +13,7 @@ import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 from htmlcheck import check_html
+from sources import rows as source_rows
 
 from server.store.embedded import EmbeddedStore
 from server.vocab import DEFAULT_BASE_IRI
@@ -26,11 +26,6 @@ DCTERMS: Final = "http://purl.org/dc/terms/"
 SKOS: Final = "http://www.w3.org/2004/02/skos/core#"
 HTML: Final = {"Accept": "text/html"}
 GENERATION: Final = {"1": BASE + "id/generation/escp-4i-1", "2": BASE + "id/generation/escp-4i-2"}
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with (SOURCES / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def _page(client: FlaskClient, path: str, **query: str) -> ET.Element:
@@ -120,7 +115,9 @@ def test_partnership_page_shows_its_continuity_link_with_strength_and_sources(
 def test_probable_first_generation_partnership_shows_its_level_and_why(
     client: FlaskClient, store: EmbeddedStore
 ) -> None:
-    (row,) = [r for r in _rows("escp4i-gen1-partnerships.csv") if r["acronym"] == "SmartCityTech"]
+    (row,) = [
+        r for r in source_rows("escp4i-gen1-partnerships.csv") if r["acronym"] == "SmartCityTech"
+    ]
     assert row["evidence"] == "probable"
     iri = _iri_of(store, "SmartCityTech")
     root = _page(client, _path(iri))
@@ -167,7 +164,9 @@ def _memberships(cluster_name: str) -> dict[str, set[str]]:
     """Acronyms of a cluster's partnerships per generation, from the member tables."""
     files = {"1": "escp4i-gen1-members-partial.csv", "2": "escp4i-gen2-members.csv"}
     found = {
-        g: {r["partnership_acronym"] for r in _rows(name) if r["cluster_name"] == cluster_name}
+        g: {
+            r["partnership_acronym"] for r in source_rows(name) if r["cluster_name"] == cluster_name
+        }
         for g, name in files.items()
     }
     return {g: acronyms for g, acronyms in found.items() if acronyms}
@@ -216,8 +215,8 @@ def _evidence_counts(line: ET.Element) -> dict[str, int]:
 
 
 def test_landing_counts_are_the_first_generation_tables(client: FlaskClient) -> None:
-    partnerships = _rows("escp4i-gen1-partnerships.csv")
-    members = _rows("escp4i-gen1-members-partial.csv")
+    partnerships = source_rows("escp4i-gen1-partnerships.csv")
+    members = source_rows("escp4i-gen1-members-partial.csv")
     root = _page(client, "/")
     totals = {
         _text(div.find("dt")): int(_text(div.find("dd")))
@@ -252,7 +251,7 @@ def test_landing_key_figures_are_stated_for_the_first_generation(
         f"<{ESCP}measure> ?m ; <{ESCP}statedFor> <{GENERATION['1']}> }}",
     )
     assert len(rows) == int(count["n"])
-    table = _rows("escp4i-gen1-partnerships.csv")
+    table = source_rows("escp4i-gen1-partnerships.csv")
     partnerships = len(table)
     confirmed = sum(1 for r in table if r["evidence"] == "confirmed")
     in_all = [
@@ -266,7 +265,7 @@ def test_landing_key_figures_are_stated_for_the_first_generation(
 def test_landing_second_generation_section_gives_its_coverage(
     client: FlaskClient, store: EmbeddedStore
 ) -> None:
-    partnerships = _rows("escp4i-gen2-partnerships.csv")
+    partnerships = source_rows("escp4i-gen2-partnerships.csv")
     root = _page(client, "/")
     section = _one(root, ".//section[@aria-labelledby='generation-2']")
     assert _text(_one(section, "h2")) == "Second generation (2018-2019), as context"
@@ -296,7 +295,7 @@ def test_browse_partnerships_of_a_generation_lists_its_table(
 ) -> None:
     root = _page(client, "/partnerships", generation=generation)
     shown = [_text(th.find("a")) for th in root.findall(".//tbody/tr/th")]
-    expected = {r["acronym"] for r in _rows(f"escp4i-gen{generation}-partnerships.csv")}
+    expected = {r["acronym"] for r in source_rows(f"escp4i-gen{generation}-partnerships.csv")}
     assert sorted(shown) == sorted(expected)
     assert "Generation" not in [_text(th) for th in root.findall(".//thead/tr/th")]
 
@@ -314,7 +313,7 @@ def test_browse_partnerships_without_a_generation_shows_each_rows_generation(
     expected = {
         r["acronym"]: _path(GENERATION[g])
         for g in GENERATION
-        for r in _rows(f"escp4i-gen{g}-partnerships.csv")
+        for r in source_rows(f"escp4i-gen{g}-partnerships.csv")
     }
     assert found == expected
 
@@ -323,7 +322,7 @@ def test_browse_clusters_of_the_second_generation_are_its_members(client: FlaskC
     root = _page(client, "/clusters", generation="2")
     assert _text(_one(root, ".//h1")) == "Cluster organisations, second generation (2018-2019)"
     names = {_text(th.find("a")) for th in root.findall(".//tbody/tr/th")}
-    assert names == {r["cluster_name"] for r in _rows("escp4i-gen2-members.csv")}
+    assert names == {r["cluster_name"] for r in source_rows("escp4i-gen2-members.csv")}
     balticnet = next(
         tr for tr in root.findall(".//tbody/tr") if _text(tr[0]) == "BalticNet-PlasmaTec e.V."
     )

@@ -6,7 +6,6 @@ figure mapping of ``data/mappings/``), never by running the query under test.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import defaultdict
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sources import table
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "data" / "sources"
@@ -24,23 +24,18 @@ GEN2 = BASE + "id/generation/escp-4i-2"
 EVIDENCE = BASE + "id/evidence/"
 
 
-def _table(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _split(value: str) -> set[str]:
     return {v.strip() for v in value.split(";") if v.strip()}
 
 
-FIRST = _table(SOURCES / "escp4i-gen1-partnerships.csv")
-SECOND = _table(SOURCES / "escp4i-gen2-partnerships.csv")
-MEMBERS_1 = _table(SOURCES / "escp4i-gen1-members-partial.csv")
-MEMBERS_2 = _table(SOURCES / "escp4i-gen2-members.csv")
-SUCCESSORS = _table(SOURCES / "escp4i-successors.csv")
-FIGURES_2 = _table(SOURCES / "stated-figures-gen2.csv")
+FIRST = table(SOURCES / "escp4i-gen1-partnerships.csv")
+SECOND = table(SOURCES / "escp4i-gen2-partnerships.csv")
+MEMBERS_1 = table(SOURCES / "escp4i-gen1-members-partial.csv")
+MEMBERS_2 = table(SOURCES / "escp4i-gen2-members.csv")
+SUCCESSORS = table(SOURCES / "escp4i-successors.csv")
+FIGURES_2 = table(SOURCES / "stated-figures-gen2.csv")
 FIGURE_MAP = {
-    m["measure"]: m for m in _table(ROOT / "data" / "mappings" / "stated-figures-gen2.csv")
+    m["measure"]: m for m in table(ROOT / "data" / "mappings" / "stated-figures-gen2.csv")
 }
 
 

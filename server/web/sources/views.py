@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -18,7 +19,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from server.errors import NotFoundError
 from server.store.embedded import EmbeddedStore
 from server.web.negotiation import HTML, Offer, choose
-from server.web.state import get_state
+from server.web.state import get_state, per_release
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,16 @@ _PROJECT_FOLDERS: Final = {"": "data/sources", "mappings": "data/mappings"}
 def index() -> Response:
     """List the source files of the release with their size and SHA-256, as JSON or HTML."""
     offer = choose(request.accept_mimetypes, INDEX, request.args.get("format"))
-    files = [_record(name, path) for name, path in sorted(_files().items())]
+    files = [
+        {
+            "name": name,
+            "url": f"{request.script_root}/sources/{name}",
+            "media_type": MEDIA_TYPES[source.path.suffix],
+            "bytes": source.size,
+            "sha256": source.sha256,
+        }
+        for name, source in sorted(_sources().items())
+    ]
     if offer is HTML:
         response = Response(render_template("sources.html", files=files), mimetype="text/html")
     else:
@@ -50,13 +60,13 @@ def index() -> Response:
 @bp.get("/sources/<path:name>")
 def source_file(name: str) -> Response:
     """Send one source file of the release as text (CSV or Markdown, UTF-8)."""
-    path = _files().get(name) if _NAME.fullmatch(name) else None
-    if path is None:
+    source = _sources().get(name) if _NAME.fullmatch(name) else None
+    if source is None:
         raise NotFoundError(f"no source file {name!r} in this release; see /sources/")
     # Small files, read whole: the ETag is their SHA-256, the one the index lists.
-    data = path.read_bytes()
-    response = Response(data, content_type=f"{MEDIA_TYPES[path.suffix]}; charset=utf-8")
-    response.set_etag(hashlib.sha256(data).hexdigest())
+    media_type = MEDIA_TYPES[source.path.suffix]
+    response = Response(source.path.read_bytes(), content_type=f"{media_type}; charset=utf-8")
+    response.set_etag(source.sha256)
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -64,32 +74,37 @@ def source_file(name: str) -> Response:
     return response
 
 
-def _files() -> dict[str, Path]:
-    """Return the release's source files by name: its own copy, else the project's folders."""
-    state = get_state()
-    if isinstance(state.backend, EmbeddedStore):
-        copied = state.backend.build_dir / "sources"
-        if copied.is_dir():
-            return {
-                str(p.relative_to(copied)): p
-                for p in sorted(copied.rglob("*"))
-                if p.is_file() and p.suffix in MEDIA_TYPES
-            }
-    # A remote backend (or a build made before sources were copied): the project's own files.
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    size: int
+    sha256: str
+
+
+def _sources() -> dict[str, _Source]:
+    """Return the release's source files by name, with the size and SHA-256 the build recorded.
+
+    A remote backend (or a build made before sources were copied) has no copy: then the
+    project's own folders are listed and hashed, once per release.
+    """
+    backend = get_state().backend
+    if isinstance(backend, EmbeddedStore) and backend.info.sources:
+        folder = backend.build_dir / "sources"
+        return {
+            r["name"]: _Source(folder / r["name"], int(r["bytes"]), str(r["sha256"]))
+            for r in backend.info.sources
+            if Path(r["name"]).suffix in MEDIA_TYPES
+        }
+    return per_release("project sources", _project_sources)
+
+
+def _project_sources() -> dict[str, _Source]:
     found = {}
+    project = get_state().project_dir
     for prefix, folder in _PROJECT_FOLDERS.items():
-        for p in sorted((state.project_dir / folder).glob("*")):
+        for p in sorted((project / folder).glob("*")):
             if p.is_file() and p.suffix in MEDIA_TYPES:
-                found[f"{prefix}/{p.name}" if prefix else p.name] = p
+                data = p.read_bytes()
+                name = f"{prefix}/{p.name}" if prefix else p.name
+                found[name] = _Source(p, len(data), hashlib.sha256(data).hexdigest())
     return found
-
-
-def _record(name: str, path: Path) -> dict[str, object]:
-    data = path.read_bytes()
-    return {
-        "name": name,
-        "url": f"{request.script_root}/sources/{name}",
-        "media_type": MEDIA_TYPES[path.suffix],
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
