@@ -17,8 +17,8 @@ from flask import Blueprint, render_template, request, url_for
 
 from server.errors import BadRequestError, NotFoundError
 
+from .landing import landing, page_size
 from .lists import Generation
-from .views import landing, page_size
 
 bp = Blueprint("browse", __name__)
 
