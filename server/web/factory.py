@@ -56,14 +56,18 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     app.extensions[STATE] = state
 
     from .api import views as api
-    from .home import browse
+    from .home import browse, maps, network
     from .home import views as home
+    from .pages import cite
     from .pages import views as pages
     from .sources import views as sources
     from .sparql import views as sparql
 
     app.register_blueprint(home.bp)
     app.register_blueprint(browse.bp)
+    app.register_blueprint(maps.bp)
+    app.register_blueprint(network.bp)
+    app.register_blueprint(cite.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(sources.bp)

@@ -69,11 +69,12 @@ class ClusterItem:
 
 @dataclass
 class CountryItem:
-    """One country: its group, Wikidata entity, clusters, and partnerships there or aiming there."""
+    """One country: group, Wikidata, ISO alpha-3, clusters, partnerships there or aimed at it."""
 
     link: Link
     group: str | None
     wikidata: str | None
+    iso3: str | None = None
     clusters: int = 0
     partnerships: int = 0
     targeted_by: int = 0

@@ -90,8 +90,9 @@ SELECT ?item ?partnership WHERE { ?item a escp:ClusterOrganisation ; org:memberO
 
 _COUNTRIES: Final = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
-SELECT ?item ?label ?group ?groupLabel ?wikidata WHERE {
+SELECT ?item ?label ?group ?groupLabel ?wikidata ?iso3 WHERE {
   ?item a escp:Country ; rdfs:label ?label .
+  OPTIONAL { ?item <http://www.wikidata.org/prop/direct/P298> ?iso3 }
   OPTIONAL { ?item escp:countryGroup ?group OPTIONAL { ?group skos:prefLabel ?groupLabel } }
   OPTIONAL { ?item owl:sameAs ?wikidata }
 }
@@ -191,7 +192,10 @@ def _fetch(backend: Backend, base: str, link: Linker, generations: dict[str, Gen
         partnerships[row["item"]].members = int(row["members"])
     countries = {
         row["item"]: CountryItem(
-            link(row["item"], row["label"]), row.get("groupLabel"), row.get("wikidata")
+            link(row["item"], row["label"]),
+            row.get("groupLabel"),
+            row.get("wikidata"),
+            iso3=row.get("iso3"),
         )
         for row in _rows(backend, _COUNTRIES, base)
     }
