@@ -686,8 +686,8 @@ def test_every_query_has_an_answer_test() -> None:
         "clusters-in-several-partnerships", "partnerships-sharing-members", "search",
         "resource-sources", "conflicting-figures",
     }  # fmt: skip
-    # The lineage queries are answered in test_lineage_queries.py.
-    tested_there = {"lineage", "clusters-in-both-generations", "second-generation"}
+    # The lineage queries are answered in test_lineage_queries.py, clusters in test_facets.py.
+    tested_there = {"lineage", "clusters-in-both-generations", "second-generation", "clusters"}
     assert set(QUERY_NAMES) == tested_here | tested_there
 
 

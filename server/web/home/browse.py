@@ -11,16 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from flask import Blueprint, render_template, request, url_for
 
 from server.errors import BadRequestError, NotFoundError
+from server.web.state import per_release
 
+from .facets import BY_NAME, Selection, facets, narrowed, vocabulary
 from .landing import landing, page_size
-from .lists import Generation
+from .lists import Generation, Link
 
 bp = Blueprint("browse", __name__)
+
+#: The lists that facets narrow, and the named query that gives the same rows.
+FACETED: Final = {"partnerships": "partnerships", "clusters": "clusters"}
 
 INTROS: Final = {
     "partnerships": (
@@ -84,9 +89,15 @@ def countries() -> str:
 
 def _render(kind: str) -> str:
     found = landing().every
-    generation = _generation(request.args.get("generation"), found.generations)
+    generation = generation_choice(request.args.get("generation"), found.generations)
     number = generation.number if generation else None
-    items: Sequence[object] = getattr(found.of(number), kind)
+    lists = found.of(number)
+    faceted = kind in FACETED
+    words = per_release(
+        ("facet-vocabulary", request.script_root), lambda: vocabulary(found.everything)
+    )
+    selection = words.parse(request.args.to_dict(flat=False)) if faceted else {}
+    items: Sequence[object] = narrowed(kind, lists, selection) if faceted else getattr(lists, kind)
     size = page_size()
     page = _page_number(request.args.get("page", "1"))
     last = max(1, math.ceil(len(items) / size))
@@ -95,23 +106,30 @@ def _render(kind: str) -> str:
     start = (page - 1) * size
     shown = items[start : start + size]
     endpoint = f"browse.{kind}"
+    tokens: dict[str, Any] = {name: words.token(name, v) for name, v in selection.items()}
+
+    def here(**changes: str | int | None) -> str:
+        args: dict[str, Any] = {"generation": number, **tokens, **changes}
+        return url_for(endpoint, **{k: v for k, v in args.items() if v is not None})
+
     pager = Pager(
         page=page,
         last=last,
         total=len(items),
         first_item=start + 1 if shown else 0,
         last_item=start + len(shown),
-        prev=url_for(endpoint, generation=number, page=page - 1) if page > 1 else None,
-        next=url_for(endpoint, generation=number, page=page + 1) if page < last else None,
+        prev=here(page=page - 1) if page > 1 else None,
+        next=here(page=page + 1) if page < last else None,
     )
     heading, intro = INTROS[kind]
     if generation:
         heading = f"{heading}, {generation.name[:1].lower()}{generation.name[1:]}"
-    switch = [Choice("All", url_for(endpoint), generation is None)]
+    switch = [Choice("All", url_for(endpoint, **tokens), generation is None)]
     switch += [
-        Choice(g.short, url_for(endpoint, generation=g.number), g == generation)
+        Choice(g.short, url_for(endpoint, generation=g.number, **tokens), g == generation)
         for g in found.generations
     ]
+    panel = facets(kind, lists, selection, words) if faceted else []
     return render_template(
         "browse.html",
         kind=kind,
@@ -121,10 +139,36 @@ def _render(kind: str) -> str:
         intro=intro,
         switch=switch,
         narrowed=generation is not None,
+        facets=panel,
+        chosen=[
+            Chosen(BY_NAME[name].label, value, here(**{name: None}))
+            for name, value in selection.items()
+        ],
+        pick=lambda name, token: here(**{name: token}),
+        cleared=here(**dict.fromkeys(tokens)),
+        downloads=_downloads(kind, generation, selection) if faceted else {},
     )
 
 
-def _generation(raw: str | None, generations: Sequence[Generation]) -> Generation | None:
+@dataclass(frozen=True)
+class Chosen:
+    """A chosen facet value, with the URL of the selection without it."""
+
+    facet: str
+    value: Link
+    without: str
+
+
+def _downloads(kind: str, generation: Generation | None, selection: Selection) -> dict[str, str]:
+    """Link the selection's rows in the named-query API, as CSV and as JSON records."""
+    args = {"generation": generation.iri if generation else None}
+    args |= {name: value.iri for name, value in selection.items()}
+    given: dict[str, Any] = {k: v for k, v in args.items() if v}
+    name = FACETED[kind]
+    return {fmt: url_for("api.run", name=f"{name}.{fmt}", **given) for fmt in ("csv", "json")}
+
+
+def generation_choice(raw: str | None, generations: Sequence[Generation]) -> Generation | None:
     """Parse ``?generation=``: absent for all, else the number of a generation."""
     if raw is None:
         return None
@@ -142,3 +186,6 @@ def _page_number(raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
         raise BadRequestError(f"page must be a whole number from 1, not {raw[:40]!r}")
     return int(raw)
+
+
+_generation = generation_choice

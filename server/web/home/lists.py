@@ -17,10 +17,11 @@ NOT_STATED: Final = "funding not stated"
 
 @dataclass(frozen=True)
 class Link:
-    """A linked resource as a list shows it: label and local URL."""
+    """A linked resource as a list shows it: label, local URL and (where known) its IRI."""
 
     label: str
     href: str
+    iri: str = ""
 
 
 #: Makes a list's link to a resource: its IRI and label (None: the IRI's last segment).
@@ -51,8 +52,13 @@ class PartnershipItem:
     funding: Link | None
     generation: Generation | None = None
     evidence: Link | None = None
+    strand: Link | None = None
+    #: The strand and the strands it is part of (1.a is part of 1), as a strand filter matches.
+    strands: list[Link] = field(default_factory=list)
     sectors: list[Link] = field(default_factory=list)
     markets: list[Link] = field(default_factory=list)
+    #: The countries its listed members are based in.
+    countries: list[Link] = field(default_factory=list)
     members: int = 0
 
 

@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 # label lookups inside them took Oxigraph 11 s where these take under 4 s together. They
 # cover every generation at once; each generation's lists are narrowed from them here.
 _PARTNERSHIPS: Final = """
-SELECT ?item ?label ?acronym ?funding ?generation ?evidence WHERE {
+SELECT ?item ?label ?acronym ?funding ?strand ?generation ?evidence WHERE {
   ?item a escp:Partnership ; rdfs:label ?label .
   OPTIONAL { ?item escp:acronym ?acronym }
   OPTIONAL { ?item escp:fundingType ?funding }
+  OPTIONAL { ?item escp:strand ?strand }
   OPTIONAL { ?item escp:generation ?generation }
   OPTIONAL { ?item escp:evidence ?evidence }
 }
@@ -61,11 +62,20 @@ SELECT ?value ?label ?prefLabel WHERE {
   {
     SELECT DISTINCT ?value WHERE {
       ?item a escp:Partnership ;
-        escp:sector|escp:targetMarket|escp:fundingType|escp:evidence ?value .
+        (escp:sector|escp:targetMarket|escp:fundingType|escp:evidence
+         |escp:strand/skos:broader*) ?value .
     }
   }
   OPTIONAL { ?value rdfs:label ?label }
   OPTIONAL { ?value skos:prefLabel ?prefLabel }
+}
+"""
+
+#: Strands and the strands they are part of: a handful of concepts.
+_STRAND_PARTS: Final = """
+SELECT DISTINCT ?strand ?broader WHERE {
+  ?item a escp:Partnership ; escp:strand ?strand .
+  ?strand skos:broader+ ?broader .
 }
 """
 
@@ -114,7 +124,7 @@ def overview(backend: Backend, base: str, root: str = "") -> Lists:
 
     def link(iri: str, label: str | None) -> Link:
         path = iri_to_path(iri, base)
-        return Link(label or iri.rsplit("/", 1)[-1], root + path if path else iri)
+        return Link(label or iri.rsplit("/", 1)[-1], root + path if path else iri, iri)
 
     generations = _generations(backend, base, link)
     graph = _fetch(backend, base, link, {g.iri: g for g in generations})
@@ -165,17 +175,23 @@ def _fetch(backend: Backend, base: str, link: Linker, generations: dict[str, Gen
             labels[row["value"]] = row["label"]
         if "prefLabel" in row:
             pref_labels[row["value"]] = row["prefLabel"]
+    parts: dict[str, list[str]] = defaultdict(list)
+    for row in _rows(backend, _STRAND_PARTS, base):
+        parts[row["strand"]].append(row["broader"])
     partnerships: dict[str, PartnershipItem] = {}
     for row in _rows(backend, _PARTNERSHIPS, base):
         if row["item"] in partnerships:  # a second label: the first row stands
             continue
-        funding, evidence = row.get("funding"), row.get("evidence")
+        funding, evidence, strand = row.get("funding"), row.get("evidence"), row.get("strand")
+        strands = [strand, *sorted(parts.get(strand, ()))] if strand else []
         partnerships[row["item"]] = PartnershipItem(
             link(row["item"], row["label"]),
             row.get("acronym"),
             link(funding, pref_labels.get(funding)) if funding else None,
             generations.get(row.get("generation", "")),
             link(evidence, pref_labels.get(evidence)) if evidence else None,
+            strand=link(strand, pref_labels.get(strand)) if strand else None,
+            strands=[link(s, pref_labels.get(s)) for s in strands],
         )
     market_iris: dict[str, set[str]] = defaultdict(set)
     for query, is_market in ((_SECTORS, False), (_MARKETS, True)):
@@ -216,6 +232,11 @@ def _fetch(backend: Backend, base: str, link: Linker, generations: dict[str, Gen
             known = partnerships.get(row["partnership"])
             shown = link(row["partnership"], known.acronym if known else None)
             member_of[row["item"]].append((row["partnership"], shown))
+            known_country = countries.get(country_of.get(row["item"], ""))
+            if known and known_country and known_country.link not in known.countries:
+                known.countries.append(known_country.link)
+    for item in partnerships.values():
+        item.countries.sort(key=by_label)
     return Found(partnerships, market_iris, countries, clusters, country_of, member_of)
 
 
