@@ -16,7 +16,7 @@ from htmlcheck import check_html
 from sources import rows as source_rows
 
 from server.store.embedded import EmbeddedStore
-from server.vocab import DEFAULT_BASE_IRI
+from server.vocab import DEFAULT_BASE_IRI, SEED_PAGE
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 SOURCES: Final = ROOT / "data" / "sources"
@@ -227,7 +227,7 @@ def test_landing_counts_are_the_first_generation_tables(client: FlaskClient) -> 
     assert totals["cluster organisations"] == len({m["cluster_name"] for m in members})
     assert totals["member countries"] == len({m["country"] for m in members if m["country"]})
     assert totals["partnerships with members"] == len({m["partnership_acronym"] for m in members})
-    line = _one(root, ".//section[@aria-labelledby='enumerated']/p[@class='coverage']")
+    line = _one(root, ".//section[@aria-labelledby='coverage']/p[@class='hint']")
     assert f"{len(partnerships)} enumerated here" in _text(line)
     assert _evidence_counts(line) == Counter(r["evidence"] for r in partnerships)
     # The lists: exactly the first generation's partnerships and clusters.
@@ -240,11 +240,11 @@ def test_landing_counts_are_the_first_generation_tables(client: FlaskClient) -> 
     assert sum(int(n) for n in re.findall(r": (\d+)", _text(chart))) == len(partnerships)
 
 
-def test_landing_key_figures_are_stated_for_the_first_generation(
+def test_figures_page_key_figures_are_stated_for_the_first_generation(
     client: FlaskClient, store: EmbeddedStore
 ) -> None:
-    root = _page(client, "/")
-    rows = _one(root, ".//section[@aria-labelledby='figures']").findall(".//tbody/tr")
+    root = _page(client, "/figures")
+    rows = _one(root, ".//section[@aria-labelledby='scope-escp-4i-1']").findall(".//tbody/tr")
     (count,) = _select(
         store,
         f"SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {{ ?f a <{ESCP}StatedFigure> ; "
@@ -334,3 +334,43 @@ def test_browse_with_a_bad_generation_is_a_400(client: FlaskClient) -> None:
     assert resp.status_code == 400
     assert resp.mimetype == "application/problem+json"
     assert resp.get_json()["detail"].startswith("generation must be one of 1, 2")
+
+
+def test_landing_headline_gives_enumerated_of_stated_with_the_range_of_the_sources(
+    client: FlaskClient, store: EmbeddedStore
+) -> None:
+    root = _page(client, "/")
+    lines = _one(root, ".//section[@aria-labelledby='coverage']/ul").findall("li")
+    assert len(lines) == 3
+    figures = {
+        r["figure"].rsplit("/", 1)[1]: r
+        for r in client.get("/api/queries/key-figures.json").get_json()
+        if r["scope"] == GENERATION["1"] and r.get("fundingLabel") is None
+    }
+    for li, slug in zip(lines, ("partnerships", "cluster-organisations", "countries"), strict=True):
+        link = _one(li, "a")
+        assert link.get("href") == f"/figures#measure-{slug}"
+        same = [f for f in figures.values() if f["measure"] == f"{BASE}id/measure/{slug}"]
+        seed = [f for f in same if SEED_PAGE in f["sources"].split()]
+        shown = (seed or same)[0]
+        text = _text(li)
+        assert text.startswith(f"{shown['enumerated']} of ")
+        assert f" {shown['value']} " in text
+        values = {f["value"] for f in same}
+        if len(values) > 1:
+            assert f"(sources state {min(values)} to {max(values)})" in text
+        target = _page(client, "/figures")
+        assert target.find(f".//*[@id='measure-{slug}']") is not None
+
+
+def test_figures_page_marks_exactly_the_conflicting_figures(client: FlaskClient) -> None:
+    root = _page(client, "/figures")
+    rows = [tr for tr in root.iter("tr") if tr.find("td") is not None]
+    every = client.get("/api/queries/key-figures.json").get_json()
+    assert len(rows) == len(every)
+    conflicting = {
+        r["figure"] for r in client.get("/api/queries/conflicting-figures.json").get_json()
+    }
+    marked = [tr for tr in rows if tr.get("class") == "conflicting"]
+    assert len(marked) == len(conflicting)
+    assert all("conflicting" in _text(tr.findall("td")[-1]) for tr in marked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -12,6 +12,7 @@ from flask import current_app, request
 from markupsafe import Markup
 
 from server.store.backend import Backend
+from server.vocab import SEED_PAGE
 from server.web.state import get_catalog, get_state, per_release
 
 from .charts import bar_chart
@@ -42,6 +43,37 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """One line of the landing page's headline: enumerated here against a stated figure.
+
+    The figure shown is the one the seed page states (the product's source), else the
+    first; ``low`` and ``high`` span every value the sources state for the same measure.
+    """
+
+    measure: str
+    noun: str
+    enumerated: int
+    stated: int
+    approximate: bool
+    low: int
+    high: int
+    anchor: str
+
+    @property
+    def conflicting(self) -> bool:
+        """Tell whether the sources state different values for this measure."""
+        return self.low != self.high
+
+
+#: The headline's measures, in order, with the noun each line uses.
+HEADLINE: Final = (
+    ("partnerships", "partnerships"),
+    ("cluster-organisations", "cluster organisations"),
+    ("countries", "countries"),
+)
+
+
+@dataclass(frozen=True)
 class Landing:
     """What the landing page shows; the same for every request to one release.
 
@@ -51,6 +83,8 @@ class Landing:
     """
 
     figures: list[dict[str, Any]]
+    every_figure: list[dict[str, Any]]
+    headline: list[Headline]
     totals: list[dict[str, Any]]
     lists: Overview
     charts: dict[str, Markup]
@@ -90,8 +124,11 @@ def _compute(backend: Backend, base: str) -> Landing:
             "Partnerships per target market", lists.by_market, chart_id="chart-market"
         ),
     }
+    own = [f for f in figures if first is None or f.get("scope") == first.iri]
     return Landing(
-        figures=[f for f in figures if first is None or f.get("scope") == first.iri],
+        figures=own,
+        every_figure=figures,
+        headline=headline(own, base),
         totals=totals(lists),
         lists=lists,
         charts=charts,
@@ -109,6 +146,106 @@ def _compute(backend: Backend, base: str) -> Landing:
             for g in every.generations[1:]
         ],
     )
+
+
+def headline(figures: list[dict[str, Any]], base: str) -> list[Headline]:
+    """Pick, per headline measure, the stated figure for all funding types to compare with."""
+    lines = []
+    for slug, noun in HEADLINE:
+        measure = f"{base}id/measure/{slug}"
+        rows = [
+            f
+            for f in figures
+            if f.get("measure") == measure
+            and not f.get("funding")
+            and f.get("enumerated") is not None
+        ]
+        if not rows:
+            continue
+        seed = [f for f in rows if SEED_PAGE in (f.get("sources") or "").split()]
+        shown = (seed or rows)[0]
+        values = [int(f["value"]) for f in rows]
+        lines.append(
+            Headline(
+                measure=measure,
+                noun=noun,
+                enumerated=int(shown["enumerated"]),
+                stated=int(shown["value"]),
+                approximate=bool(shown.get("approximate")),
+                low=min(values),
+                high=max(values),
+                anchor=f"measure-{slug}",
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class FigureGroup:
+    """The stated figures about one scope (a generation, the label, a call), conflicts marked."""
+
+    scope: str
+    label: str
+    anchor: str
+    rows: list[dict[str, Any]]
+
+
+def figure_groups(landing: Landing, labels: dict[str, str]) -> list[FigureGroup]:
+    """Group every stated figure by scope, first generation first, and mark conflicts.
+
+    A figure conflicts when another figure of the same measure, funding type and scope
+    states a different value; ``anchor`` is set on the first row of each measure.
+    """
+    order = [g.iri for g in landing.every.generations]
+    scopes = sorted(
+        {f.get("scope") or "" for f in landing.every_figure},
+        key=lambda s: (order.index(s) if s in order else len(order), s),
+    )
+    groups = []
+    for scope in scopes:
+        rows = [dict(f) for f in landing.every_figure if (f.get("scope") or "") == scope]
+        values: dict[tuple[Any, Any], set[Any]] = {}
+        for f in rows:
+            values.setdefault((f.get("measure"), f.get("funding")), set()).add(f["value"])
+        seen: set[Any] = set()
+        for f in rows:
+            f["conflicting"] = len(values[(f.get("measure"), f.get("funding"))]) > 1
+            slug = (f.get("measure") or "").rsplit("/", 1)[-1]
+            first_of_measure = f.get("measure") not in seen
+            f["anchor"] = (
+                f"measure-{slug}" if order and scope == order[0] and first_of_measure else None
+            )
+            seen.add(f.get("measure"))
+        label = labels.get(scope) or scope.rsplit("/", 1)[-1] or "not stated"
+        anchor = "scope-" + (scope.rsplit("/", 1)[-1] or "none")
+        groups.append(FigureGroup(scope, label, anchor, rows))
+    return groups
+
+
+def figures_page() -> list[FigureGroup]:
+    """Return the figures page's groups, computed once per release."""
+    found = landing()
+    backend = get_state().backend
+
+    def compute() -> list[FigureGroup]:
+        scopes = sorted({f["scope"] for f in found.every_figure if f.get("scope")})
+        labels: dict[str, str] = {}
+        if scopes:
+            values = " ".join(f"<{s}>" for s in scopes)
+            result = backend.query(
+                "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+                "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+                f"SELECT ?s ?label WHERE {{ VALUES ?s {{ {values} }} "
+                "?s rdfs:label|skos:prefLabel ?label }"
+            )
+            if isinstance(result, ox.QuerySolutions):
+                for row in result:
+                    subject, label = row["s"], row["label"]
+                    if subject is not None and label is not None:
+                        labels.setdefault(subject.value, label.value)
+        return figure_groups(found, labels)
+
+    return per_release(("figures", request.script_root), compute)
 
 
 def totals(lists: Overview) -> list[dict[str, Any]]:

@@ -1,7 +1,126 @@
-"""The maps page (blueprint `maps`)."""
+"""The maps page (blueprint `maps`): member countries of Europe and the target markets.
+
+Both maps are drawn on the server (``server.web.drawing.maps``) from vendored outlines and
+kept once per release; ``?generation=1`` (or 2) narrows them as it narrows the browse pages.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup
+
+from server.web.drawing.maps import Area, Unit, choropleth
+from server.web.state import per_release
+
+from .browse import Choice, generation_choice
+from .landing import landing
+from .lists import Link, Overview, by_label
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("maps", __name__)
+
+CLUSTERS: Final = Unit("cluster organisation", "cluster organisations")
+PARTNERSHIPS: Final = Unit("partnership", "partnerships")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A target market that is not a country (ASEAN, Asia), with the partnerships naming it."""
+
+    link: Link
+    partnerships: int
+
+
+@bp.get("/map")
+def page() -> str:
+    """Maps of the member countries and of the target markets."""
+    found = landing().every
+    generation = generation_choice(request.args.get("generation"), found.generations)
+    number = generation.number if generation else None
+    lists = found.of(number)
+    switch = [Choice("All", url_for("maps.page"), generation is None)]
+    switch += [
+        Choice(g.short, url_for("maps.page", generation=g.number), g == generation)
+        for g in found.generations
+    ]
+    return render_template(
+        "map.html",
+        generation=generation,
+        switch=switch,
+        europe=europe_map(lists),
+        world=world_map(lists),
+        regions=market_regions(lists),
+    )
+
+
+def europe_map(overview: Overview) -> Markup:
+    """Europe, each member country shaded by its member cluster organisations.
+
+    Drawn once per release and generation: ``overview`` is one of ``landing().every``'s
+    (``.of(n)``), as the landing and map pages pass it; the cache is keyed by its generation.
+    """
+    return per_release(
+        ("map", "europe", request.script_root, _number(overview)),
+        lambda: choropleth(
+            "europe",
+            [
+                Area(c.iso3, c.link.label, c.link.href, c.clusters)
+                for c in overview.countries
+                if c.iso3
+            ],
+            title=f"Member cluster organisations per country{_of(overview)}",
+            unit=CLUSTERS,
+            map_id=f"map-europe{_suffix(overview)}",
+        ),
+    )
+
+
+def world_map(overview: Overview) -> Markup:
+    """The world, each target-market country shaded by the partnerships naming it.
+
+    Cached as :func:`europe_map` is; the regions named as markets are :func:`market_regions`.
+    """
+    return per_release(
+        ("map", "world", request.script_root, _number(overview)),
+        lambda: choropleth(
+            "world",
+            [
+                Area(c.iso3, c.link.label, c.link.href, c.targeted_by)
+                for c in overview.countries
+                if c.iso3
+            ],
+            title=f"Partnerships per target-market country{_of(overview)}",
+            unit=PARTNERSHIPS,
+            map_id=f"map-world{_suffix(overview)}",
+        ),
+    )
+
+
+def market_regions(overview: Overview) -> list[Region]:
+    """The target markets that are not countries, most named first, with their partnerships."""
+    countries = {c.link.href for c in overview.countries}
+    counts: dict[Link, int] = {}
+    for partnership in overview.partnerships:
+        for market in set(partnership.markets):
+            if market.href not in countries:
+                counts[market] = counts.get(market, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], by_label(item[0])))
+    return [Region(link, n) for link, n in ordered]
+
+
+def _number(overview: Overview) -> int | None:
+    return overview.generation.number if overview.generation else None
+
+
+def _of(overview: Overview) -> str:
+    g = overview.generation
+    return f", {g.name[:1].lower()}{g.name[1:]}" if g else ", all generations"
+
+
+def _suffix(overview: Overview) -> str:
+    return f"-{overview.generation.number}" if overview.generation else ""

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from server.web.state import get_backend
 
-from .landing import landing, page_size
+from .landing import figures_page, landing, page_size
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ def index() -> str:
     return render_template(
         "home.html",
         figures=found.figures,
+        headline=found.headline,
         totals=found.totals,
         lists=found.lists,
         charts=found.charts,
@@ -30,6 +31,12 @@ def index() -> str:
         continuity=found.every.continuity,
         limit=page_size(),
     )
+
+
+@bp.get("/figures")
+def figures() -> str:
+    """Show every stated figure beside what the graph enumerates, conflicts marked."""
+    return render_template("figures.html", groups=figures_page())
 
 
 @bp.get("/health")
