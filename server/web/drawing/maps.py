@@ -101,7 +101,13 @@ def shade_of(value: int, legend: Sequence[Bin]) -> int:
 
 
 def choropleth(
-    basemap: Basemap, areas: Sequence[Area], *, title: str, unit: Unit, map_id: str
+    basemap: Basemap,
+    areas: Sequence[Area],
+    *,
+    title: str,
+    unit: Unit,
+    map_id: str,
+    data_href: str | None = None,
 ) -> Markup:
     """Draw a map shading each area by its value, with its legend and a data table.
 
@@ -148,7 +154,7 @@ def choropleth(
             parts.append(_shaded(area, outlines, shade_of(area.value, legend), unit))
     parts.append("</svg>")
     parts.append(_legend(legend, unit, title))
-    parts.append(_table(shown, legend, title, unit))
+    parts.append(_table(shown, legend, title, unit, data_href))
     parts.append("</figure>")
     return Markup("".join(parts))  # noqa: S704  # path data is ours; every text is escaped
 
@@ -188,7 +194,13 @@ def _legend(legend: Sequence[Bin], unit: Unit, title: str) -> str:
     )
 
 
-def _table(shown: Sequence[Area], legend: Sequence[Bin], title: str, unit: Unit) -> str:
+def _table(
+    shown: Sequence[Area],
+    legend: Sequence[Bin],
+    title: str,
+    unit: Unit,
+    data_href: str | None = None,
+) -> str:
     rows = "".join(
         f'<tr><th scope="row"><a href="{escape(a.href)}">{escape(a.label)}</a></th>'
         f'<td class="num">{a.value}</td><td>{escape(_bin_label(a.value, legend))}</td></tr>'
@@ -198,8 +210,16 @@ def _table(shown: Sequence[Area], legend: Sequence[Bin], title: str, unit: Unit)
         f"<details><summary>Data</summary><table><caption>{escape(title)}</caption>"
         '<thead><tr><th scope="col">Country</th>'
         f'<th scope="col" class="num">{escape(unit.many.capitalize())}</th>'
-        f'<th scope="col">Shade</th></tr></thead><tbody>{rows}</tbody></table></details>'
+        f'<th scope="col">Shade</th></tr></thead><tbody>{rows}</tbody></table>{_csv(data_href)}'
+        "</details>"
     )
+
+
+def _csv(href: str | None) -> str:
+    """Link the table's rows in the API, where the caller gives their URL."""
+    if href is None:
+        return ""
+    return f'<p class="csv-link"><a href="{escape(href)}" type="text/csv">CSV</a> of these rows</p>'
 
 
 def _bin_label(value: int, legend: Sequence[Bin]) -> str:

@@ -186,6 +186,3 @@ def _page_number(raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
         raise BadRequestError(f"page must be a whole number from 1, not {raw[:40]!r}")
     return int(raw)
-
-
-_generation = generation_choice

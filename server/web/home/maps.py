@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup
@@ -76,6 +76,7 @@ def europe_map(overview: Overview) -> Markup:
             title=f"Member cluster organisations per country{_of(overview)}",
             unit=CLUSTERS,
             map_id=f"map-europe{_suffix(overview)}",
+            data_href=_csv("clusters-per-country", overview),
         ),
     )
 
@@ -97,6 +98,7 @@ def world_map(overview: Overview) -> Markup:
             title=f"Partnerships per target-market country{_of(overview)}",
             unit=PARTNERSHIPS,
             map_id=f"map-world{_suffix(overview)}",
+            data_href=_csv("partnerships-per-target-market", overview),
         ),
     )
 
@@ -124,3 +126,11 @@ def _of(overview: Overview) -> str:
 
 def _suffix(overview: Overview) -> str:
     return f"-{overview.generation.number}" if overview.generation else ""
+
+
+def _csv(query: str, overview: Overview) -> str:
+    """The API URL of a map table's rows: the named query, narrowed to the map's generation."""
+    narrowed: dict[str, Any] = (
+        {"generation": overview.generation.iri} if overview.generation else {}
+    )
+    return url_for("api.run", name=f"{query}.csv", **narrowed)

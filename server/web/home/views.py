@@ -10,6 +10,8 @@ from flask import Blueprint, Response, jsonify, render_template
 from server.web.state import get_backend
 
 from .landing import figures_page, landing, page_size
+from .maps import europe_map, market_regions, world_map
+from .network import network_figure
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ def index() -> str:
         context=found.context,
         continuity=found.every.continuity,
         limit=page_size(),
+        europe=europe_map(found.lists),
+        world=world_map(found.lists),
+        regions=market_regions(found.lists),
+        network=network_figure(),
     )
 
 
