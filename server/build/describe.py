@@ -63,6 +63,7 @@ def dataset(
         )
     )
     g.add((ds, DCTERMS.license, URIRef(LICENSE)))
+    g.add((ds, DCTERMS.creator, Literal("The ESCP-4i Knowledge Graph project", lang="en")))
     g.add((ds, DCTERMS.source, URIRef(SEED_PAGE)))
     g.add((ds, DCTERMS.modified, Literal(built_at, datatype=XSD.dateTime)))
     g.add((ds, URIRef(f"{DCAT}version"), Literal(release)))  # DCAT 3; rdflib's DCAT is 2

@@ -323,6 +323,65 @@ def test_browser_dataset_page_lists_dumps(server: str, watched: Watched, built: 
     _assert_clean(page, watched)
 
 
+def test_browser_narrows_partnerships_by_facets_and_downloads_the_selection(
+    server: str, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(server + "/partnerships?generation=1")
+    facets = page.get_by_role("navigation", name="Narrow the list")
+    sector = facets.locator("section", has_text="Sector").get_by_role("link").first
+    label, count = sector.inner_text().rsplit(None, 1)
+    sector.click()
+    page.wait_for_url("**sector=*")
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == int(count)
+    assert label in page.locator("p.chosen").inner_text()
+    market = page.get_by_role("navigation", name="Narrow the list").locator(
+        "section", has_text="Target market"
+    )
+    if market.count():
+        option = market.get_by_role("link").first
+        narrowed = int(option.inner_text().rsplit(None, 1)[1])
+        option.click()
+        page.wait_for_url("**market=*")
+        assert page.locator("table.list tbody tr").count() == narrowed
+    _screenshots(page, "partnerships-facet")
+    _assert_clean(page, watched)
+    csv_url = page.get_by_role("link", name="CSV", exact=True).first.get_attribute("href")
+    assert csv_url is not None
+    status, headers, body = _get(server + csv_url, Accept="text/csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert (
+        len(body.decode().strip().splitlines()) - 1 == page.locator("table.list tbody tr").count()
+    )
+
+
+def test_browser_map_page_links_each_shaded_country(server: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(server + "/map?generation=1")
+    shaded = page.locator("section[aria-labelledby=members] a.map-country")
+    assert shaded.count() >= 10
+    first = shaded.first
+    href = first.get_attribute("href")
+    _screenshots(page, "map")
+    _assert_clean(page, watched)
+    assert href is not None
+    page.goto(server + href)
+    assert page.url.endswith(href)
+    assert "Wikidata" in page.inner_text("main")
+
+
+def test_browser_network_page_links_every_node(server: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(server + "/network")
+    nodes = page.locator("svg a")
+    assert nodes.count() > 50
+    _screenshots(page, "network")
+    _assert_clean(page, watched)
+    page.goto(server + "/id/partnership/adpack")
+    assert page.locator("svg a[href='/id/cluster/packbridge']").count() >= 1
+
+
 # -- helpers -------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from server.vocab import iri_to_path
 from server.web.negotiation import HTML, Offer
 from server.web.state import get_state, per_release
 
-from . import deref, lineage
+from . import deref, lineage, neighbourhood
 from .present import Labeller, url_text, view
 from .release import DUMPS, dataset_view, dump_record, report_triples, report_view
 from .resource import Document, document
@@ -178,7 +178,10 @@ def _html(doc: Document, target: deref.Target) -> str:
     lineage.attach(page, doc, backend, labeller)  # before fill: its sources follow the own ones
     fill(page, backend, labeller)
     graph = target.path.startswith("/graph/")
-    return render_template("page.html", page=page, alternates=alternates, graph=graph)
+    network = neighbourhood.figure(page, backend, labeller)
+    return render_template(
+        "page.html", page=page, alternates=alternates, graph=graph, network=network
+    )
 
 
 @bp.app_template_filter("url_text")
