@@ -382,6 +382,24 @@ def test_browser_network_page_links_every_node(server: str, watched: Watched) ->
     assert page.locator("svg a[href='/id/cluster/packbridge']").count() >= 1
 
 
+def test_browser_figures_and_citation_pages(server: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(server + "/")
+    page.locator("section[aria-labelledby=coverage] a").first.click()
+    page.wait_for_url("**/figures#measure-partnerships")
+    assert page.locator("tr#measure-partnerships").count() == 1
+    assert page.locator("tr.conflicting").count() >= 2
+    _screenshots(page, "figures")
+    _assert_clean(page, watched)
+    page.get_by_role("contentinfo").get_by_role("link", name="Cite this release").click()
+    page.wait_for_url("**/cite")
+    assert (
+        "@" in page.locator("textarea").first.input_value() or page.locator("textarea").count() >= 4
+    )
+    _screenshots(page, "cite")
+    _assert_clean(page, watched)
+
+
 # -- helpers -------------------------------------------------------------------------------
 
 

@@ -147,7 +147,16 @@ def _render(kind: str) -> str:
         pick=lambda name, token: here(**{name: token}),
         cleared=here(**dict.fromkeys(tokens)),
         downloads=_downloads(kind, generation, selection) if faceted else {},
+        csv_url=(
+            _downloads(kind, generation, selection)["csv"]
+            if faceted
+            else url_for("api.run", name=f"{kind}.csv", **_generation_arg(generation))
+        ),
     )
+
+
+def _generation_arg(generation: Generation | None) -> dict[str, Any]:
+    return {"generation": generation.iri} if generation else {}
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup
 
+from server.vocab import sparql_prefixes
 from server.web.drawing.network import MAX_NODES, Edge, LegendItem, Node, draw, legend
-from server.web.state import per_release
+from server.web.state import get_state, per_release
 
 from .browse import generation_choice
 from .landing import landing
@@ -59,7 +60,26 @@ def page() -> str:
     switch += [
         (g.short, url_for(".page", generation=g.number), g == generation) for g in found.generations
     ]
-    return render_template("network.html", network=shown, switch=switch, limit=MAX_NODES)
+    return render_template(
+        "network.html",
+        network=shown,
+        switch=switch,
+        limit=MAX_NODES,
+        data=url_for("sparql.endpoint", query=_memberships(generation), format="csv"),
+    )
+
+
+def _memberships(generation: Generation | None) -> str:
+    """The SELECT query of the network table's rows: each partnership's members."""
+    narrowed = f"FILTER(?generation = <{generation.iri}>)" if generation else ""
+    return sparql_prefixes(get_state().base_iri) + (
+        "SELECT ?partnership ?acronym ?generation ?cluster ?clusterLabel WHERE {\n"
+        "  ?partnership a escp:Partnership ; escp:acronym ?acronym ;\n"
+        "    escp:generation ?generation .\n"
+        f"  {narrowed}\n"
+        "  OPTIONAL { ?partnership org:hasMember ?cluster . ?cluster rdfs:label ?clusterLabel }\n"
+        "} ORDER BY LCASE(?acronym) LCASE(?clusterLabel)"
+    )
 
 
 def network(number: int | None = None) -> Network:

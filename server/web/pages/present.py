@@ -127,6 +127,8 @@ class Table:
     rows: list[Row]
     with_sources: bool = True
     kind: str = "table"
+    #: The same rows as CSV through the API (a named query or the SPARQL endpoint).
+    data: str | None = None
 
 
 @dataclass

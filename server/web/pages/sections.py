@@ -6,9 +6,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pyoxigraph as ox
+from flask import url_for
 from rdflib.namespace import DCTERMS, OWL, RDF, SKOS, VOID
 
 from server.store.backend import Backend
@@ -157,7 +158,18 @@ def fill(page: View, backend: Backend, labeller: Labeller) -> None:
         ]
         heading = _inverse(predicate, labeller)
         caption = f"{heading}: {len(rows)}, linked by {labeller.label(predicate)}"
-        table = Table(heading, caption, ["Name"], rows, with_sources=not structural)
+        table = Table(
+            heading,
+            caption,
+            ["Name"],
+            rows,
+            with_sources=not structural,
+            data=sparql_csv(
+                "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                f"SELECT ?item ?label WHERE {{ ?item <{predicate}> <{page.iri}> "
+                "OPTIONAL { ?item rdfs:label ?label } } ORDER BY LCASE(STR(?label))"
+            ),
+        )
         page.blocks.append(table)
 
 
@@ -169,6 +181,7 @@ def _members(page: View, backend: Backend, labeller: Labeller) -> Table:
         f"Member cluster organisations: {len(rows)}, with the sources of each membership",
         ["Cluster organisation", "Role", "Country"],
         [_row(page, g, labeller, role_link=True) for g in rows],
+        data=named_csv("partnership-members", partnership=page.iri),
     )
 
 
@@ -190,6 +203,9 @@ def _partnerships(page: View, backend: Backend, labeller: Labeller) -> TableGrou
                 "with the sources of each membership",
                 ["Partnership", "Role", "Funding type"],
                 [_row(page, g, labeller, role_link=True) for g in rows],
+                data=named_csv("cluster-partnerships", cluster=page.iri, generation=key)
+                if key
+                else None,
             )
         )
     return TableGroup("Partnerships", tables)
@@ -202,7 +218,19 @@ def _clusters(page: View, backend: Backend, labeller: Labeller) -> Table:
         f"Cluster organisations based in {page.title}: {len(rows)}, with their partnerships",
         ["Cluster organisation", "Region or city", "Partnerships"],
         [_row(page, g, labeller, role_link=False) for g in rows],
+        data=named_csv("clusters", country=page.iri),
     )
+
+
+def named_csv(name: str, **args: str | None) -> str:
+    """The URL of a named query's rows as CSV, with the given parameters."""
+    given: dict[str, Any] = {k: v for k, v in args.items() if v}
+    return url_for("api.run", name=f"{name}.csv", **given)
+
+
+def sparql_csv(query: str) -> str:
+    """The URL of a SELECT query's rows as CSV from the SPARQL endpoint."""
+    return url_for("sparql.endpoint", query=query, format="csv")
 
 
 def _row(page: View, g: _Gathered, labeller: Labeller, *, role_link: bool) -> Row:
