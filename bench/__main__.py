@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from bench import generate, load, procs, servers
+from bench import generate, load, nginx, procs, search, servers
 from server import catalog
 from server.build.info import BuildInfo
 from server.build.pipeline import build
@@ -126,6 +126,10 @@ def main() -> None:
         _bench_scale(
             report, scale, data_dir, store_dir, queries, clients, seconds, mode, args.selective
         )
+        if scale == max(scales):  # the search index against the scan it replaced
+            report.rows += [Row(**row) for row in search.bench(scale, data_dir, seconds)]
+    # Scale-out: through nginx over two replicas, beside one of them asked directly.
+    report.rows += [Row(**row) for row in nginx.compare(real, WORK / "nginx", seconds)]
     _write(report)
 
 
@@ -180,6 +184,7 @@ def _prepare(real: BuildInfo, scale: int, report: Report) -> tuple[Path, Path]:
     info = {**asdict(real), "triples": quads, "path": str(build_dir), "dumps": []}
     (build_dir / "build.json").write_text(json.dumps(info))
     shutil.copy(Path(real.path) / "validation.ttl", build_dir / "validation.ttl")
+    report.loads.append({"scale": scale, **search.ensure_index(build_dir)})
     (build_dir / "dumps").mkdir()
     (var / "current").symlink_to(build_dir.relative_to(var))
     return var, build_dir / "store"
@@ -480,6 +485,7 @@ def _summary(report: Report) -> list[str]:
         ]
         if scans:
             lines.append(f"x{big} whole-graph queries, product p50 (no target): {', '.join(scans)}")
+    checks += search.checks(rows)
     for text, ok in checks:
         lines.append(f"{'PASS' if ok else 'FAIL'}  {text}")
     return lines

@@ -38,6 +38,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "FOLLOW_CURRENT": True,
     # Items per browse page, and per list on the landing page.
     "LIST_PAGE_SIZE": 100,
+    # Proxy hops in front whose X-Forwarded-For/-Proto/-Host are believed (1 behind
+    # deploy/nginx); 0 believes none, so a client cannot forge its address.
+    "TRUSTED_PROXIES": 0,
 }
 
 __all__ = ["BACKENDS", "DEFAULTS", "DEFAULT_BASE_IRI", "PROJECT_DIR"]

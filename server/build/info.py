@@ -35,13 +35,17 @@ class BuildInfo:
     dumps: list[dict[str, Any]] = field(default_factory=list)
     #: The source tables and notes copied into the release: name, bytes, sha256.
     sources: list[dict[str, Any]] = field(default_factory=list)
+    #: The release's full-text index: name, bytes, sha256, documents (empty before it had one).
+    search_index: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def load(cls, build_dir: Path) -> BuildInfo:
-        return cls(**json.loads((build_dir / "build.json").read_text(encoding="utf-8")))
+        """Read a build's record; its path is where it is now (a copied build moves)."""
+        data = json.loads((build_dir / "build.json").read_text(encoding="utf-8"))
+        return cls(**{**data, "path": str(build_dir)})
 
 
 def current_build(out: Path) -> Path | None:

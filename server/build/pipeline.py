@@ -21,7 +21,7 @@ from rdflib.namespace import SH
 from server import catalog
 from server.vocab import DEFAULT_BASE_IRI, GRAPHS, bind_families, graph_iri, rebase
 
-from . import describe, dumps
+from . import describe, dumps, indexer, searchindex
 from .info import CURRENT, BuildInfo, current_build, served_by
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def build(
     except catalog.CatalogError as exc:
         raise BuildError(str(exc)) from exc
     digest = content_hash(root, base_iri)
-    built_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    built_at = _build_time().isoformat()
     release = f"{version}+{digest[:12]}"
     step("describing the dataset (VoID/DCAT)")
     names = [_source_name(root, path) for path in _source_files(root)]
@@ -176,6 +176,10 @@ def build(
         step("writing the dumps")
         store = ox.Store.read_only(str(tmp_dir / "store"))
         files = dumps.write(store, tmp_dir / "dumps")
+        step("writing the search index")
+        index = indexer.write(
+            store, tmp_dir / searchindex.FILE, base_iri=base_iri, content_hash=digest
+        )
         del store
         sources = _copy_sources(root, tmp_dir / "sources")
         (tmp_dir / "validation.ttl").write_text(
@@ -192,6 +196,7 @@ def build(
             path=str(build_dir),
             dumps=files,
             sources=sources,
+            search_index=index,
         )
         (tmp_dir / "build.json").write_text(info.to_json(), encoding="utf-8")
         tmp_dir.rename(build_dir)
@@ -294,3 +299,16 @@ def _violation_summary(report: Validation) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _build_time() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH when set, so that two builds of one commit can be identical.
+
+    See https://reproducible-builds.org/specs/source-date-epoch/.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}")
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import catalog
 from server.errors import BadRequestError
@@ -109,6 +110,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     app.wsgi_app = AccessLog(  # type: ignore[method-assign]  # Flask's documented hook
         app.wsgi_app, release=state.backend.info.release
     )
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops:
+        # Outside the access log: the log, the metrics and the per-client caps see the client.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented hook
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 
     @app.context_processor

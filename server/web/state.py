@@ -11,6 +11,7 @@ from typing import Any, Final, TypeVar
 
 from flask import current_app
 
+from server.build import searchindex
 from server.catalog import Catalog
 from server.store.backend import Backend
 
@@ -41,6 +42,16 @@ def get_state() -> State:
 def get_backend() -> Backend:
     """Return the backend of the current application."""
     return get_state().backend
+
+
+def get_search_index() -> searchindex.SearchIndex | None:
+    """Return the search index of the release being served, or None if it has none."""
+    backend = get_backend()
+    return searchindex.for_release(
+        backend.info.content_hash,
+        getattr(backend, "build_dir", None),
+        Path(current_app.config["DATA_DIR"]),
+    )
 
 
 def get_catalog() -> Catalog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -134,3 +135,32 @@ def test_old_builds_are_pruned(project_copy: Path, tmp_path: Path) -> None:
     for n in range(5):
         build(project_copy, out, base_iri=DEFAULT_BASE_IRI, version=str(n))
     assert len(list((out / "builds").iterdir())) == 3
+
+
+def test_a_copied_build_reads_its_files_where_it_is_now(built: BuildInfo, tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere" / Path(built.path).name
+    shutil.copytree(built.path, copy)
+    moved = BuildInfo.load(copy)
+    assert moved.path == str(copy)
+    assert moved.release == built.release and moved.content_hash == built.content_hash
+
+
+def test_two_builds_with_one_source_date_epoch_are_identical(
+    project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")  # 2025-12-01T00:00:00Z
+    first = build(project_copy, tmp_path / "a", base_iri=DEFAULT_BASE_IRI, version="1")
+    second = build(project_copy, tmp_path / "b", base_iri=DEFAULT_BASE_IRI, version="1")
+    assert first.built_at == second.built_at == "2025-12-01T00:00:00+00:00"
+    assert first.release == second.release
+    assert [(d["name"], d["sha256"]) for d in first.dumps] == [
+        (d["name"], d["sha256"]) for d in second.dumps
+    ]
+
+
+def test_a_bad_source_date_epoch_fails_the_build(
+    project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
+        build(project_copy, tmp_path / "var", base_iri=DEFAULT_BASE_IRI, version="1")

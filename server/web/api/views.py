@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from server.build import searchindex
 from server.catalog import NamedQuery, Parameter
 from server.errors import NotFoundError
 from server.web.negotiation import (
@@ -22,7 +23,7 @@ from server.web.negotiation import (
     choose,
     content_type,
 )
-from server.web.state import get_backend, get_catalog
+from server.web.state import get_backend, get_catalog, get_search_index
 
 from .openapi import openapi_document
 
@@ -63,6 +64,8 @@ _INTEGERS: Final = frozenset(
     )
 )
 _NUMBERS: Final = frozenset(XSD + t for t in ("decimal", "double", "float"))
+#: The named query the release's search index answers, with the query's own columns.
+INDEXED: Final = "search"
 
 
 @bp.get("/api/queries")
@@ -100,7 +103,8 @@ def run(name: str) -> Response:
         offer = choose(request.accept_mimetypes, ANSWERS)
     text = query.bind(request.args.to_dict(flat=False))
     log.debug("named query %s: %s", query.name, text)
-    result = get_backend().query(text)
+    indexed = _from_index(query) if query.name == INDEXED else None
+    result = indexed if indexed is not None else get_backend().query(text)
     if not isinstance(result, ox.QuerySolutions):  # pragma: no cover - the catalog checks
         raise TypeError(f"{query.name} did not return solutions")
     if offer.results is None:  # the records offer: the one JSON that is not SPARQL's
@@ -191,6 +195,16 @@ def plain(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> 
     if isinstance(term, ox.NamedNode):
         return term.value
     return str(term)
+
+
+def _from_index(query: NamedQuery) -> ox.QuerySolutions | None:
+    """Answer the search from the release's index (parameters already checked), or None."""
+    index = get_search_index()
+    if index is None:
+        return None
+    text, generation = request.args.get("q", ""), request.args.get("generation") or None
+    rows = index.phrase(text, generation)
+    return searchindex.solutions(rows, query.variables, text, generation)
 
 
 def _parameter_entry(parameter: Parameter) -> dict[str, Any]:

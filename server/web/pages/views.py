@@ -115,7 +115,7 @@ def favicon() -> Response:
 
 @bp.get("/search")
 def find() -> Response:
-    """Search partnership and cluster names and acronyms; HTML or JSON."""
+    """Search names, acronyms and other names of partnerships, clusters, sectors, places."""
     state = get_state()
     query = request.args.get("q", "")
     target = deref.Target("", "/search")
@@ -123,7 +123,13 @@ def find() -> Response:
     hits = search(state.backend, query, state.base_iri, request.script_root)
     if offer.name == "json":
         response = jsonify(
-            {"query": query, "count": len(hits), "results": [h.to_json() for h in hits]}
+            {
+                "query": query,
+                "count": len(hits),
+                "total": getattr(hits, "total", len(hits)),
+                "page": getattr(hits, "page", 1),
+                "results": [h.to_json() for h in hits],
+            }
         )
     else:
         body = render_template("search.html", query=query, hits=hits)
