@@ -16,6 +16,7 @@ from typing import Any, Final
 from flask import Blueprint, render_template, request, url_for
 
 from server.errors import BadRequestError, NotFoundError
+from server.web.freshness import release_pages
 from server.web.state import per_release
 
 from .facets import BY_NAME, Selection, facets, narrowed, vocabulary
@@ -23,6 +24,7 @@ from .landing import landing, page_size
 from .lists import Generation, Link
 
 bp = Blueprint("browse", __name__)
+release_pages(bp)
 
 #: The lists that facets narrow, and the named query that gives the same rows.
 FACETED: Final = {"partnerships": "partnerships", "clusters": "clusters"}

@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup
 
 from server.web.drawing.maps import Area, Unit, choropleth
+from server.web.freshness import release_pages
 from server.web.state import per_release
 
 from .browse import Choice, generation_choice
@@ -23,6 +24,7 @@ from .lists import Link, Overview, by_label
 log = logging.getLogger(__name__)
 
 bp = Blueprint("maps", __name__)
+release_pages(bp)
 
 CLUSTERS: Final = Unit("cluster organisation", "cluster organisations")
 PARTNERSHIPS: Final = Unit("partnership", "partnerships")

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from server.vocab import sparql_prefixes
 from server.web.drawing.network import MAX_NODES, Edge, LegendItem, Node, draw, legend
+from server.web.freshness import release_pages
 from server.web.state import get_state, per_release
 
 from .browse import generation_choice
@@ -26,6 +27,7 @@ from .lists import ClusterItem, Continued, Generation, Link, Lists, PartnershipI
 log = logging.getLogger(__name__)
 
 bp = Blueprint("network", __name__)
+release_pages(bp)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import logging
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, render_template
 
+from server.web.freshness import release_pages
 from server.web.state import get_backend
 
 from .landing import figures_page, landing, page_size
@@ -16,6 +17,7 @@ from .network import network_figure
 log = logging.getLogger(__name__)
 
 bp = Blueprint("home", __name__)
+release_pages(bp, except_endpoints=frozenset({"home.health"}))
 
 
 @bp.get("/")
