@@ -273,12 +273,22 @@ def serve(
 @main.command("load-remote")
 @click.argument("url")
 @click.option("--timeout", default=60.0, show_default=True, type=float, help="Seconds per graph.")
+@click.option("--user", help="User for an endpoint that asks for Basic or Digest authentication.")
+@click.option(
+    "--password",
+    envvar="ESCP_GRAPH_STORE_PASSWORD",
+    help="Password of --user (or the ESCP_GRAPH_STORE_PASSWORD environment variable).",
+)
 @click.pass_obj
-def load_remote(obj: dict[str, Any], url: str, timeout: float) -> None:
+def load_remote(
+    obj: dict[str, Any], url: str, timeout: float, user: str | None, password: str | None
+) -> None:
     """Load the built dataset into a SPARQL server through the Graph Store Protocol.
 
-    URL is the server's graph store endpoint, e.g. http://127.0.0.1:7878/store for an
-    Oxigraph server. Each named graph is PUT to URL?graph=IRI, replacing that graph there.
+    URL is the server's graph store endpoint: http://127.0.0.1:7878/store for an Oxigraph
+    server, http://127.0.0.1:8890/sparql-graph-crud-auth for Virtuoso (with --user dba).
+    Each named graph is PUT to URL?graph=IRI, replacing that graph there. Comunica has no
+    Graph Store: it is started on the build's dumps instead (README).
     """
     from server.errors import AppError
     from server.store.embedded import EmbeddedStore
@@ -289,7 +299,7 @@ def load_remote(obj: dict[str, Any], url: str, timeout: float) -> None:
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        loaded = load(store.store, url, timeout=timeout)
+        loaded = load(store.store, url, timeout=timeout, user=user, password=password)
     except AppError as exc:
         raise click.ClickException(exc.detail) from exc
     for graph, triples in loaded:

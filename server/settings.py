@@ -12,6 +12,9 @@ BACKENDS: Final = ("embedded", "sparql")
 DEFAULTS: Final[dict[str, Any]] = {
     "BACKEND": "embedded",
     "SPARQL_URL": None,
+    # How the remote engine differs from the SPARQL 1.1 standard (server/store/dialects.py):
+    # auto (from its Server header), standard, virtuoso or comunica.
+    "SPARQL_DIALECT": "auto",
     "DATA_DIR": str(PROJECT_DIR / "var"),
     "PROJECT_DIR": str(PROJECT_DIR),
     "BASE_IRI": DEFAULT_BASE_IRI,

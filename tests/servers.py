@@ -11,6 +11,7 @@ Use them from a fixture, stopping in its finaliser::
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -155,3 +156,83 @@ def _wait_until_ready(server: Server, url: str, *, any_status: bool) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server not ready after {START_TIMEOUT} s:\n{server.log_tail()}")
+
+
+class EngineMissingError(RuntimeError):
+    """A SPARQL engine the engine tests need is not installed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is not installed: run `./run test-engines`, which installs it")
+
+
+#: Where `./run test-engines` installs Comunica (gitignored).
+ENGINES_DIR = Path(__file__).resolve().parents[1] / ".cache" / "engines"
+COMUNICA = ENGINES_DIR / "node_modules" / ".bin" / "comunica-sparql-file-http"
+_LOOPBACK = Path(__file__).resolve().parent / "engines" / "loopback.cjs"
+#: Debian's virtuoso-opensource 7 settings for a throw-away database in one folder.
+_VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+TempStorage = TempDatabase
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+DirsAllowed = ., {folder}
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerThreads = 10
+[SPARQL]
+; Its default of 10,000 rows would cut results; the app has its own row cap.
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 60
+MaxQueryCostEstimationTime = 0
+"""
+
+
+def start_virtuoso(folder: Path) -> Server:
+    """Run Virtuoso Open Source 7 (Debian's ``virtuoso-t``) on an empty database in ``folder``.
+
+    Its SPARQL endpoint is ``/sparql``; ``/sparql-graph-crud-auth`` takes Graph Store
+    Protocol writes with Digest authentication as ``dba`` (password ``dba`` in a fresh
+    database).
+
+    :raises EngineMissingError: when Virtuoso is not installed.
+    """
+    binary = shutil.which("virtuoso-t")
+    if binary is None:
+        raise EngineMissingError("Virtuoso (Debian's virtuoso-opensource, virtuoso-t)")
+    folder.mkdir(parents=True, exist_ok=True)
+    http_port = free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(
+        _VIRTUOSO_INI.format(folder=folder, sql_port=free_port(), http_port=http_port),
+        encoding="utf-8",
+    )
+    command = [binary, "-c", str(ini), "+foreground"]
+    return _start(command, {}, f"http://127.0.0.1:{http_port}", ready="/sparql", any_status=True)
+
+
+def start_comunica(files: Sequence[Path], *, timeout: float = 60.0) -> Server:
+    """Run Comunica's SPARQL endpoint over RDF files, until it answers at ``/sparql``.
+
+    Its default graph is the union of the files' graphs (``--unionDefaultGraph``); it stops
+    a query after ``timeout`` seconds by restarting its worker.
+
+    :raises EngineMissingError: when `./run test-engines` has not installed it.
+    """
+    if not COMUNICA.exists():
+        raise EngineMissingError(f"Comunica ({COMUNICA})")
+    port = free_port()
+    command = [str(COMUNICA), *map(str, files), "--port", str(port)]
+    command += ["--timeout", str(int(timeout)), "--unionDefaultGraph"]
+    env = {"NODE_OPTIONS": f"--require {_LOOPBACK}"}
+    return _start(command, env, f"http://127.0.0.1:{port}", ready="/sparql", any_status=True)

@@ -146,7 +146,11 @@ def _backend_from_config(config: Mapping[str, Any]) -> Backend:
         return EmbeddedStore.current(Path(config["DATA_DIR"]))
     from server.store.remote import SparqlEndpointStore
 
-    return SparqlEndpointStore(str(config["SPARQL_URL"]), timeout=float(config["QUERY_TIMEOUT"]))
+    return SparqlEndpointStore(
+        str(config["SPARQL_URL"]),
+        timeout=float(config["QUERY_TIMEOUT"]),
+        dialect=str(config["SPARQL_DIALECT"]),
+    )
 
 
 def _nav_links(app: Flask) -> list[tuple[str, str]]:

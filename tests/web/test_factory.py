@@ -107,3 +107,25 @@ def test_another_base_iri_serves_landing_page_pages_and_api(tmp_path: Path) -> N
     )
     assert members.status_code == 200
     assert members.json is not None and len(members.json) == 5
+
+
+def test_an_unknown_sparql_dialect_stops_the_factory_naming_the_legal_ones() -> None:
+    config = {"BACKEND": "sparql", "SPARQL_URL": "http://127.0.0.1:9/query"}
+    with pytest.raises(ValueError, match="auto, standard, virtuoso, comunica"):
+        create_app({**config, "SPARQL_DIALECT": "fuseki"})
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "198.51.100.7")])
+def test_client_address_comes_from_trusted_proxy_hops_only(
+    store: EmbeddedStore, caplog: pytest.LogCaptureFixture, hops: int, seen: str
+) -> None:
+    app = create_app({"TESTING": True, "TRUSTED_PROXIES": hops}, backend=store)
+    client = app.test_client()
+    with caplog.at_level("INFO", logger="server.access"):
+        # nginx appends the address it saw to whatever the client sent: only that one counts.
+        forwarded = {"X-Forwarded-For": "203.0.113.66, 198.51.100.7"}
+        resp = client.get("/health", headers=forwarded, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert resp.status_code == 200
+    lines = [r for r in caplog.records if r.name == "server.access"]
+    assert lines and seen in lines[-1].getMessage()
+    assert "203.0.113.66" not in lines[-1].getMessage()

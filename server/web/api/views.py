@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from server.build import searchindex
 from server.catalog import NamedQuery, Parameter
-from server.errors import NotFoundError
+from server.errors import BadGatewayError, NotFoundError
 from server.web.negotiation import (
     CSV_RESULTS,
     HTML,
@@ -104,7 +104,12 @@ def run(name: str) -> Response:
     text = query.bind(request.args.to_dict(flat=False))
     log.debug("named query %s: %s", query.name, text)
     indexed = _from_index(query) if query.name == INDEXED else None
-    result = indexed if indexed is not None else get_backend().query(text)
+    try:
+        result = indexed if indexed is not None else get_backend().query(text)
+    except SyntaxError as exc:
+        # The catalog checked the query when it loaded it: a remote engine that refuses it
+        # (Virtuoso on some SPARQL 1.1 forms) is the upstream's failure, not the client's.
+        raise BadGatewayError(f"the SPARQL engine refused the named query {name!r}: {exc}") from exc
     if not isinstance(result, ox.QuerySolutions):  # pragma: no cover - the catalog checks
         raise TypeError(f"{query.name} did not return solutions")
     if offer.results is None:  # the records offer: the one JSON that is not SPARQL's
