@@ -87,7 +87,7 @@ def screen(text: str, *, max_depth: int, max_operators: int) -> None:
     ...
     server.store.jobs.QueryRejectedError: federated queries (SERVICE) are not offered ...
     """
-    found = scan(text)
+    found = _scan(text)
     if found.depth > max_depth:
         raise QueryRejectedError(
             f"the query nests brackets {found.depth} deep; the limit is {max_depth}"
@@ -110,19 +110,17 @@ def has_dataset_clause(text: str) -> bool:
     >>> has_dataset_clause("SELECT * { ?s <http://e/from> 'FROM' } # FROM")
     False
     """
-    if len(text) <= _REMEMBERED_TEXT:
-        return _has_dataset_clause(text)
-    return "FROM" in scan(text).words
+    return "FROM" in _scan(text).words
 
 
 #: Pages and named queries send the same short texts again and again; a bounded
 #: number of them, each bounded in size, is remembered.
 _REMEMBERED_TEXT: Final = 8192
+_remembered_scan = functools.lru_cache(maxsize=256)(scan)
 
 
-@functools.lru_cache(maxsize=256)
-def _has_dataset_clause(text: str) -> bool:
-    return "FROM" in scan(text).words
+def _scan(text: str) -> Screen:
+    return _remembered_scan(text) if len(text) <= _REMEMBERED_TEXT else scan(text)
 
 
 def dataset_options(

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds a new worker may take to import pyoxigraph and open the store.
 START_TIMEOUT: Final = 30.0
+#: Bytes asked for by the first read of a reply: most answers arrive whole in it.
+FIRST_READ: Final = 64 * 1024
+#: A frame's prefix: the header's size, then the body's (server.store.jobs.write_frame).
+_PREFIX: Final = struct.Struct(">IQ")
 
 
 class WorkerPool:
@@ -59,6 +63,11 @@ class WorkerPool:
     def closed(self) -> bool:
         return self._closed
 
+    def idle_pids(self) -> list[int]:
+        """The process ids of the workers waiting for a job."""
+        with self._cond:
+            return [worker.process.pid for worker in self._idle]
+
     def run(self, job: Job, *, timeout: float) -> Answer:
         """Answer a job within ``timeout`` seconds, the wait for a free worker included.
 
@@ -73,7 +82,12 @@ class WorkerPool:
         except BaseException:
             self._discard(worker)
             raise
-        self._release(worker)
+        if header.get("retire"):
+            # It ran a long query at a lowered priority that it cannot raise again: a fresh
+            # worker takes its place (query_process._Watch).
+            self._discard(worker)
+        else:
+            self._release(worker)
         return _answer(header, body)
 
     def close(self) -> None:
@@ -228,25 +242,42 @@ class _Worker:
             self.kill()
 
     def _receive(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+        """Read one reply frame: usually one read, into one buffer, then one copy out.
+
+        A worker writes nothing between replies, so reading ahead never takes from the next.
+        """
         assert self.process.stdout is not None  # noqa: S101  # set by Popen(stdout=PIPE)
         fd = self.process.stdout.fileno()
-        prefix = self._read(fd, 12, deadline)
-        header_size, body_size = struct.unpack(">IQ", prefix)
-        header = json.loads(self._read(fd, header_size, deadline))
-        return header, self._read(fd, body_size, deadline)
+        buffer = bytearray(FIRST_READ)
+        view = memoryview(buffer)
+        try:
+            got = self._fill(fd, view, 0, _PREFIX.size, deadline)
+            header_size, body_size = _PREFIX.unpack_from(buffer)
+            total = _PREFIX.size + header_size + body_size
+            if total > len(buffer):
+                bigger = bytearray(total)
+                bigger[:got] = view[:got]
+                view.release()
+                buffer, view = bigger, memoryview(bigger)
+            self._fill(fd, view, got, total, deadline)
+            start = _PREFIX.size + header_size
+            header = json.loads(bytes(view[_PREFIX.size : start]))
+            return header, bytes(view[start:total])
+        finally:
+            view.release()
 
-    def _read(self, fd: int, size: int, deadline: float) -> bytes:
-        data = bytearray()
-        while len(data) < size:
+    def _fill(self, fd: int, view: memoryview, got: int, need: int, deadline: float) -> int:
+        """Read into ``view`` past ``got`` until ``need`` bytes are there; return the count."""
+        while got < need:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 log.warning("query worker %d killed at its deadline", self.process.pid)
                 raise DeadlineExceededError("the query did not finish in time")
-            chunk = os.read(fd, min(size - len(data), 1 << 20))
-            if not chunk:
+            count = os.readv(fd, [view[got:]])
+            if not count:
                 raise WorkerCrashedError(self._death())
-            data += chunk
-        return bytes(data)
+            got += count
+        return got
 
     def _death(self) -> str:
         try:

@@ -22,6 +22,10 @@ log = logging.getLogger("server.access")
 
 #: Where the request id is kept for the app (the 500 handler quotes it).
 REQUEST_ID: Final = "escp.request_id"
+#: Answers that say they are at most this long are joined here and handed to the server as
+#: one list: granian writes a list in one piece, but any other iterable it drives chunk by
+#: chunk, back and forth across the GIL (3-7 % of the request thread at 1 client, py-spy).
+JOIN_BYTES: Final = 1 << 20
 #: A client's id is taken only if it is this tame; anything else is replaced.
 _CLIENT_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 #: Every response: no MIME sniffing, no referrer to other hosts, no framing, and a policy
@@ -59,11 +63,22 @@ class AccessLog:
 
         def respond(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             seen["status"] = status[:3]
+            length = next((v for k, v in headers if k.lower() == "content-length"), None)
+            if length is not None:
+                seen["length"] = length
             headers = _hardened(headers, request_id)
             return start_response(status, headers, exc_info)  # type: ignore[arg-type]  # WSGI's optional third argument
 
         body = self.app(environ, respond)  # type: ignore[arg-type]  # same signature, wrapped
-        return _Logged(body, environ, seen, started)
+        logged = _Logged(body, environ, seen, started)
+        if environ.get("REQUEST_METHOD") != "HEAD" and _joinable(seen.get("length")):
+            try:
+                data = b"".join(body)
+                logged.sent = len(data)
+            finally:
+                logged.close()  # closes the app's body and writes the log line, once
+            return [data]
+        return logged
 
     def _metrics(
         self,
@@ -141,6 +156,15 @@ class _Logged:
                 "family": fam,
             },
         )
+
+
+def _joinable(length: str | None) -> bool:
+    """Tell whether a declared Content-Length is small enough to join the body here.
+
+    >>> _joinable("1024"), _joinable(None), _joinable(str(JOIN_BYTES + 1)), _joinable("x")
+    (True, False, False, False)
+    """
+    return length is not None and length.isdigit() and int(length) <= JOIN_BYTES
 
 
 def _hardened(headers: list[tuple[str, str]], request_id: str) -> list[tuple[str, str]]:

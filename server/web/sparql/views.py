@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urljoin
 
 import pyoxigraph as ox
-from flask import Blueprint, Request, Response, current_app, request
-from werkzeug.datastructures import MultiDict
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import Counter
 
 from server.errors import (
     BadRequestError,
     NotAcceptableError,
     QueryTimeoutError,
-    ReadOnlyError,
     UnprocessableError,
-    UnsupportedMediaTypeError,
 )
-from server.store.backend import Dataset
 from server.store.embedded import EmbeddedStore
 from server.store.engine import serialize
 from server.store.jobs import (
@@ -34,7 +32,7 @@ from server.store.jobs import (
     WorkerCrashedError,
 )
 from server.store.screen import screen
-from server.store.workers import shared_pool
+from server.store.workers import WorkerPool, shared_pool
 from server.vocab import FAMILIES, PREFIXES, family_namespace
 from server.web import metrics
 from server.web.cache import AnswerCache
@@ -52,14 +50,12 @@ from server.web.state import get_state
 
 from . import query_ui, service
 from .fairness import ClientBudgets
+from .protocol import Operation, read_operation
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sparql", __name__)
 
-QUERY_TYPE: Final = "application/sparql-query"
-UPDATE_TYPE: Final = "application/sparql-update"
-FORM_TYPE: Final = "application/x-www-form-urlencoded"
 #: Parameters clients use to name a format (SPARQLWrapper sends all three).
 FORMAT_PARAMETERS: Final = ("format", "output", "results")
 ROWS_HEADER: Final = "ESCP-Result-Rows"
@@ -68,11 +64,14 @@ _POSITION: Final = re.compile(r"\bat (\d+):(\d+)|\bline (\d+),? column (\d+)", r
 
 
 @dataclass(frozen=True)
-class Operation:
-    """A query operation read from a request (SPARQL 1.1 Protocol 2.1)."""
+class Formats:
+    """The formats a request accepts for each query form, negotiated once per request."""
 
-    query: str
-    dataset: Dataset
+    solutions: Offer | None
+    graph: Offer | None
+
+    def offer(self, form: str) -> Offer | None:
+        return self.graph if form == "graph" else self.solutions
 
 
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
@@ -83,13 +82,15 @@ def endpoint() -> Response:
     operation = read_operation(request)
     if operation is None:
         return _describe()
-    answer = run(operation)
-    offer = _negotiate(GRAPHS if answer.form == "graph" else SOLUTIONS)
+    limits = current_limits()
+    formats = _formats()
+    answer = run(operation, limits, formats)
+    offer = formats.offer(answer.form) or _negotiate(_offers(answer.form))
     response = Response(answer.body, content_type=content_type(offer))
     response.vary.add("Accept")
     if answer.rows is not None:
         response.headers[ROWS_HEADER] = str(answer.rows)
-        response.headers[MAX_ROWS_HEADER] = str(current_limits().max_rows)
+        response.headers[MAX_ROWS_HEADER] = str(limits.max_rows)
     return response
 
 
@@ -104,38 +105,12 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def read_operation(req: Request) -> Operation | None:
-    """Read the one query of a request and its dataset; None for a GET that names no query.
-
-    :raises ReadOnlyError: for an update, by parameter or by body type.
-    :raises UnsupportedMediaTypeError: for a POST body that is not a query, or not UTF-8.
-    :raises BadRequestError: for a missing, empty or repeated query, or a bad graph IRI.
-    """
-    params = _parameters(req)
-    if "update" in params:
-        raise ReadOnlyError("this endpoint is read-only: SPARQL Update is not accepted")
-    queries = params.getlist("query")
-    if req.method == "POST" and req.mimetype == QUERY_TYPE:
-        queries.append(_body_text(req))
-    if not queries:
-        if req.method in ("GET", "HEAD"):
-            return None
-        raise BadRequestError("the request has no query: send it as query= or in the body")
-    if len(queries) > 1:
-        raise BadRequestError(f"the request has {len(queries)} queries; send exactly one")
-    text = queries[0]
-    if not text.strip():
-        raise BadRequestError("the query is empty")
-    return Operation(text, _dataset(params))
-
-
-def run(operation: Operation) -> Answer:
+def run(operation: Operation, limits: service.Limits, formats: Formats) -> Answer:
     """Run a query within the limits: in a worker process on the embedded store.
 
     Every failure is translated here, once, into the error the client gets.
     """
     state = get_state()
-    limits = current_limits()
     log.debug("query: %s", operation.query)
     try:
         screen(operation.query, max_depth=limits.max_depth, max_operators=limits.max_operators)
@@ -144,22 +119,22 @@ def run(operation: Operation) -> Answer:
             default_graphs=tuple(operation.dataset.default_graphs),
             named_graphs=tuple(operation.dataset.named_graphs),
             base_iri=state.base_iri,
-            solutions=_acceptable(SOLUTIONS),
-            graph=_acceptable(GRAPHS),
+            solutions=formats.solutions.media_type if formats.solutions else None,
+            graph=formats.graph.media_type if formats.graph else None,
             max_rows=limits.max_rows,
             prefixes=_prefixes(state.base_iri),
         )
         # The release is immutable: an answer is good until the release changes.
         key = _cache_key(job, state.backend.info.release)
         cached = None if _no_cache() else _answers().get(key)
-        metrics.CACHE.labels(cache="answer", result="miss" if cached is None else "hit").inc()
+        _counter(metrics.CACHE, cache="answer", result="miss" if cached is None else "hit").inc()
         if cached is not None:
-            metrics.QUERIES.labels(outcome="cached").inc()
+            _counter(metrics.QUERIES, outcome="cached").inc()
             return cached
         # Only uncached queries cost the engine anything, so only they count against a client.
         with _budgets().admit(request.remote_addr or "-"):
             answer = _answer(job, operation, limits)
-        metrics.QUERIES.labels(outcome="answered").inc()
+        _counter(metrics.QUERIES, outcome="answered").inc()
         _answers().put(key, answer)
         return answer
     except SyntaxError as exc:
@@ -170,7 +145,7 @@ def run(operation: Operation) -> Answer:
         metrics.QUERIES.labels(outcome="refused").inc()
         raise BadRequestError(str(exc)) from exc
     except NoAcceptableFormatError as exc:
-        _negotiate(GRAPHS if exc.form == "graph" else SOLUTIONS)  # raises the 406
+        _negotiate(_offers(exc.form))  # raises the 406
         raise
     except TooManyRowsError as exc:
         metrics.QUERIES.labels(outcome="too_large").inc()
@@ -198,13 +173,7 @@ def _answer(job: Job, operation: Operation, limits: service.Limits) -> Answer:
     """Run a job: in a worker process on the embedded store, in process on a remote one."""
     state = get_state()
     if isinstance(state.backend, EmbeddedStore):
-        config = current_app.config
-        pool = shared_pool(
-            state.backend.build_dir / "store",
-            size=int(config["QUERY_WORKERS"]),
-            memory_mb=int(config["QUERY_MEMORY_MB"]),
-        )
-        return pool.run(job, timeout=limits.timeout)
+        return _pool(state.backend).run(job, timeout=limits.timeout)
     result = state.backend.query(
         operation.query, dataset=operation.dataset, base_iri=state.base_iri
     )
@@ -224,9 +193,55 @@ def _cache_key(job: Job, release: str) -> tuple[object, ...]:
     )
 
 
+def _pool(backend: EmbeddedStore) -> WorkerPool:
+    """Return the query processes of the store served, remembered per app, store and process.
+
+    ``shared_pool`` is the authority; asking it on every query cost a path join and a lock.
+    """
+    extensions = current_app.extensions
+    remembered = extensions.get("escp4i.pool")
+    if remembered is not None:
+        for_backend, pid, pool = remembered
+        if for_backend is backend and pid == os.getpid() and not pool.closed:
+            found: WorkerPool = pool
+            return found
+    config = current_app.config
+    found = shared_pool(
+        backend.build_dir / "store",
+        size=int(config["QUERY_WORKERS"]),
+        memory_mb=int(config["QUERY_MEMORY_MB"]),
+    )
+    extensions["escp4i.pool"] = (backend, os.getpid(), found)
+    return found
+
+
 def _no_cache() -> bool:
     """Return True when the client asks for a fresh answer (a request ``no-cache``)."""
-    return bool(request.cache_control.no_cache) or "no-cache" in request.pragma
+    headers = request.headers
+    return _has_no_cache(headers.get("Cache-Control", "")) or _has_no_cache(
+        headers.get("Pragma", "")
+    )
+
+
+def _has_no_cache(value: str) -> bool:
+    """Tell whether a Cache-Control or Pragma value has the ``no-cache`` directive.
+
+    Read directly: Werkzeug's full parse of the header cost more than the rest of the check.
+
+    >>> _has_no_cache("no-cache"), _has_no_cache('max-age=0, No-Cache="set-cookie"')
+    (True, True)
+    >>> _has_no_cache(""), _has_no_cache("no-store, x-no-cache-please")
+    (False, False)
+    """
+    if "no-cache" not in value.lower():
+        return False
+    return any(part.split("=", 1)[0].strip().lower() == "no-cache" for part in value.split(","))
+
+
+@functools.cache
+def _counter(family: Counter, **labels: str) -> Counter:
+    """Return one labelled child of a metric, looked up once (prometheus-client's advice)."""
+    return family.labels(**labels)
 
 
 def _budgets() -> ClientBudgets:
@@ -285,74 +300,35 @@ def position(message: str) -> dict[str, int]:
     return {"line": numbers[0], "column": numbers[1]}
 
 
-def _parameters(req: Request) -> MultiDict[str, str]:
-    """Return the protocol parameters: the URL's, plus a form body's.
-
-    :raises ReadOnlyError: for an ``application/sparql-update`` body.
-    :raises UnsupportedMediaTypeError: for a POST body of another type.
-    """
-    params: MultiDict[str, str] = MultiDict(req.args)
-    if req.method != "POST":
-        return params
-    if req.mimetype == UPDATE_TYPE:
-        raise ReadOnlyError("this endpoint is read-only: SPARQL Update is not accepted")
-    if req.mimetype == FORM_TYPE:
-        params.update(req.form)
-    elif req.mimetype != QUERY_TYPE:
-        sent = req.mimetype or "no Content-Type"
-        raise UnsupportedMediaTypeError(
-            f"a query is POSTed as {FORM_TYPE} or {QUERY_TYPE}, not {sent}",
-            accepted=[FORM_TYPE, QUERY_TYPE],
-        )
-    return params
-
-
-def _body_text(req: Request) -> str:
-    # SPARQL 1.1 Protocol 2.1.3: the body is the query, UTF-8 encoded.
-    charset = req.mimetype_params.get("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaTypeError(
-            f"a query body must be UTF-8, not {charset}", accepted=[f"{QUERY_TYPE}; charset=utf-8"]
-        )
-    try:
-        return req.get_data(cache=False).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequestError(f"the query body is not valid UTF-8: {exc.reason}") from exc
-
-
-def _dataset(params: MultiDict[str, str]) -> Dataset:
-    # SPARQL 1.1 Protocol 2.1.4: these replace the query's FROM and FROM NAMED.
-    default, named = "default-graph-uri", "named-graph-uri"
-    return Dataset(
-        default_graphs=tuple(_graph(g, default) for g in params.getlist(default)),
-        named_graphs=tuple(_graph(g, named) for g in params.getlist(named)),
-    )
-
-
-def _graph(value: str, parameter: str) -> str:
-    """Resolve a graph IRI against the base, as relative IRIs in queries are."""
-    iri = urljoin(get_state().base_iri, value.strip())
-    try:
-        ox.NamedNode(iri)
-    except ValueError as exc:
-        raise BadRequestError(f"{parameter} {value!r} is not an IRI", parameter=parameter) from exc
-    return iri
-
-
 def _negotiate(offers: tuple[Offer, ...]) -> Offer:
-    names = [v for p in FORMAT_PARAMETERS for v in request.values.getlist(p)]
-    return choose(request.accept_mimetypes, offers, requested_name(names, offers))
+    return choose(request.accept_mimetypes, offers, requested_name(_format_names(), offers))
 
 
-def _acceptable(offers: tuple[Offer, ...]) -> str | None:
-    """Return the media type the client wants for one query form, None if none fits."""
-    try:
-        return _negotiate(offers).media_type
-    except NotAcceptableError:
-        return None
+def _format_names() -> list[str]:
+    """The format names the request gives as parameters, in order."""
+    values = request.values
+    return [v for p in FORMAT_PARAMETERS for v in values.getlist(p)]
 
 
+def _formats() -> Formats:
+    """Negotiate the format of each query form once; None where the client accepts none."""
+    accept, names = request.accept_mimetypes, _format_names()
+    found: list[Offer | None] = []
+    for offers in (SOLUTIONS, GRAPHS):
+        try:
+            found.append(choose(accept, offers, requested_name(names, offers)))
+        except NotAcceptableError:
+            found.append(None)
+    return Formats(solutions=found[0], graph=found[1])
+
+
+def _offers(form: str) -> tuple[Offer, ...]:
+    return GRAPHS if form == "graph" else SOLUTIONS
+
+
+@functools.lru_cache(maxsize=8)
 def _prefixes(base_iri: str) -> dict[str, str]:
+    # Shared between requests: never changed after it is made.
     return {**PREFIXES, **{f: str(family_namespace(f, base_iri)) for f in FAMILIES}}
 
 
