@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from werkzeug.datastructures import Headers
 from werkzeug.http import parse_accept_header
@@ -48,7 +48,8 @@ class Compress:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         coding = choose(str(environ.get("HTTP_ACCEPT_ENCODING", "")))
         if coding is None or environ.get("REQUEST_METHOD") == "HEAD":
-            return self.app(environ, start_response)
+            # Uncompressed, but a cache in front must still know the answer depends on it.
+            return self.app(environ, _varying(start_response))
         if "HTTP_IF_NONE_MATCH" in environ:
             # The app knows its own tags: give it back the tag without our suffix.
             tags = [_SUFFIX.sub('"', t.strip()) for t in environ["HTTP_IF_NONE_MATCH"].split(",")]
@@ -71,6 +72,19 @@ class Compress:
             _vary(headers)
         start_response(status, headers.to_wsgi_list())
         return [body]
+
+
+def _varying(start_response: StartResponse) -> StartResponse:
+    """Add ``Vary: Accept-Encoding`` to the answers this layer would have compressed."""
+
+    def respond(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        found = Headers(headers)
+        if status.startswith("304") or _compressible(status, found):
+            _vary(found)
+            headers = found.to_wsgi_list()
+        return start_response(status, headers, exc_info)
+
+    return respond
 
 
 def choose(accept_encoding: str) -> str | None:

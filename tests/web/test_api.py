@@ -701,7 +701,8 @@ def test_get_named_query_without_accept_returns_sparql_json(client: FlaskClient)
     resp = client.get("/api/queries/partnership-members", query_string=ADPACK)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == SPARQL_JSON
-    assert resp.headers["Vary"] == "Accept"
+    # Uncompressed (no Accept-Encoding), but a cache in front must keep one copy per coding.
+    assert resp.headers["Vary"] == "Accept, Accept-Encoding"
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     body = json.loads(resp.data)
     assert body["head"]["vars"][:3] == ["partnership", "acronym", "cluster"]

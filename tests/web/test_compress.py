@@ -54,3 +54,22 @@ def test_each_coding_has_its_own_etag_and_its_304(client: FlaskClient) -> None:
     )
     assert again.status_code == 304
     assert again.headers["ETag"] == packed.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("url", "accept"),
+    [
+        ("/", "text/html"),
+        ("/id/partnership/adpack", "text/turtle"),
+        ("/api/queries/partnerships", "application/sparql-results+json"),
+    ],
+)
+def test_an_uncompressed_answer_still_varies_on_accept_encoding(
+    client: FlaskClient, url: str, accept: str
+) -> None:
+    # A shared cache must not hand this identity copy to a client that asked for gzip.
+    plain = client.get(url, headers={"Accept": accept})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    head = client.head(url, headers={"Accept": accept, "Accept-Encoding": "gzip"})
+    assert "Accept-Encoding" in head.headers["Vary"]

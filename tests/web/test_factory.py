@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,20 @@ from server.web.factory import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_landing_page_shows_stated_and_enumerated_figures(client: FlaskClient) -> None:
+def test_landing_and_figures_pages_show_stated_and_enumerated_figures(
+    client: FlaskClient,
+) -> None:
     resp = client.get("/", headers={"Accept": "text/html"})
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     with (ROOT / "data/sources/escp4i-gen1-partnerships.csv").open(encoding="utf-8") as f:
         n = len(list(csv.DictReader(f)))
-    assert "about 150" in html
-    assert f'<td class="num">{n}</td>' in html
-    assert f"{100 * n / 25:.0f}" in html  # the coverage of the 25 stated partnerships
+    assert f"<strong>{n}</strong> of 25 partnerships" in html
+    assert "of about 150 cluster organisations" in html
     assert '<html lang="en">' in html
+    figures = client.get("/figures", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'<td class="num">{n}</td>' in figures
+    assert f"{100 * n / 25:.0f}" in figures  # the coverage of the 25 stated partnerships
 
 
 def test_health_reports_the_release(client: FlaskClient, store: EmbeddedStore) -> None:
@@ -97,7 +102,9 @@ def test_another_base_iri_serves_landing_page_pages_and_api(tmp_path: Path) -> N
     )
     client = app.test_client()
     landing = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert '<td class="num">15</td>' in landing
+    assert 'href="/figures#measure-partnerships"' in landing
+    figures = client.get("/figures", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<td class="num">15</td>' in figures
     page = client.get("/id/partnership/adpack", headers={"Accept": "text/turtle"})
     assert page.status_code == 200
     assert f"{base}id/cluster/plastiwin" in page.get_data(as_text=True)
@@ -117,15 +124,34 @@ def test_an_unknown_sparql_dialect_stops_the_factory_naming_the_legal_ones() -> 
 
 @pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "198.51.100.7")])
 def test_client_address_comes_from_trusted_proxy_hops_only(
-    store: EmbeddedStore, caplog: pytest.LogCaptureFixture, hops: int, seen: str
+    store: EmbeddedStore, hops: int, seen: str
 ) -> None:
     app = create_app({"TESTING": True, "TRUSTED_PROXIES": hops}, backend=store)
     client = app.test_client()
-    with caplog.at_level("INFO", logger="server.access"):
+    logger = logging.getLogger("server.access")
+    found = _Collect()
+    logger.addHandler(found)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
         # nginx appends the address it saw to whatever the client sent: only that one counts.
         forwarded = {"X-Forwarded-For": "203.0.113.66, 198.51.100.7"}
         resp = client.get("/health", headers=forwarded, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        resp.close()  # the access line is written when the server closes the body
+    finally:
+        logger.removeHandler(found)
+        logger.setLevel(level)
     assert resp.status_code == 200
-    lines = [r for r in caplog.records if r.name == "server.access"]
-    assert lines and seen in lines[-1].getMessage()
-    assert "203.0.113.66" not in lines[-1].getMessage()
+    assert found.lines and seen in found.lines[-1]
+    assert "203.0.113.66" not in found.lines[-1]
+
+
+class _Collect(logging.Handler):
+    """Keep the messages a logger emits, whatever the logging configuration of the run."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
