@@ -17,7 +17,7 @@ from typing import Final
 from server.errors import BadGatewayError, BadRequestError, QueryTimeoutError
 
 from .backend import Dataset, Substitutions
-from .screen import has_dataset_clause, scan
+from .screen import TOKENS, has_dataset_clause, scan
 
 #: SELECT and ASK come back as SPARQL JSON, CONSTRUCT and DESCRIBE as N-Triples: formats that
 #: every SPARQL server writes and pyoxigraph reads.
@@ -26,18 +26,6 @@ RESULTS_ACCEPT: Final = "application/sparql-results+json, application/n-triples;
 #: that would otherwise let GRAPH see every graph it has.
 NO_GRAPH: Final = "urn:x-escp4i:no-graph"
 
-_TOKENS: Final = re.compile(
-    r"""
-      (?P<comment>\#[^\n\r]*)
-    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)|\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-                |'(?:[^'\\\n\r]|\\.)*'?|"(?:[^"\\\n\r]|\\.)*"?)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<open>[{(])
-    | (?P<close>[})])
-    | (?P<word>[^\W\d][\w.-]*(?::[\w.%:-]*)?|:[\w.%:-]*)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 _FORMS: Final = frozenset({"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"})
 #: Where a query without WHERE (DESCRIBE <x> LIMIT 1) has its dataset clauses end.
 _AFTER_DATASET: Final = frozenset(
@@ -74,7 +62,7 @@ def find_clauses(text: str) -> Clauses:
     template = False  # CONSTRUCT's template braces come before its dataset clauses
     start: int | None = None
     insert_at: int | None = None
-    for match in _TOKENS.finditer(text):
+    for match in TOKENS.finditer(text):
         kind, lexeme = match.lastgroup, match.group()
         if kind in ("comment", "string"):
             continue

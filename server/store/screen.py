@@ -20,7 +20,9 @@ from .jobs import QueryRejectedError
 _NESTING_WORDS: Final = frozenset(
     {"UNION", "OPTIONAL", "MINUS", "FILTER", "BIND", "GRAPH", "EXISTS"}
 )
-_TOKENS: Final = re.compile(
+#: SPARQL's lexical tokens, enough to skip strings, IRIs and comments and to see the
+#: nesting and the keywords; the dialects read dataset clauses with it too.
+TOKENS: Final = re.compile(
     r"""
       (?P<comment>\#[^\n\r]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)|\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
@@ -29,7 +31,7 @@ _TOKENS: Final = re.compile(
     | (?P<open>[{(\[])
     | (?P<close>[})\]])
     | (?P<var>[?$]\w+)
-    | (?P<word>[^\W\d][\w.-]*(?::[\w.%:-]*)?)
+    | (?P<word>[^\W\d][\w.-]*(?::[\w.%:-]*)?|:[\w.%:-]*)
     | (?P<op>\|\||&&|!=|<=|>=|[=<>+\-*/|^!])
     """,
     re.VERBOSE | re.DOTALL,
@@ -56,7 +58,7 @@ def scan(text: str) -> Screen:
     """
     depth = deepest = operators = 0
     words: set[str] = set()
-    for match in _TOKENS.finditer(text):
+    for match in TOKENS.finditer(text):
         kind = match.lastgroup
         if kind == "open":
             depth += 1

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import pyoxigraph as ox
 import pytest
+from loads import Load
 from nginx import Nginx, start_nginx
 from servers import Server, data_dir, start_app_server, start_oxigraph
 
@@ -277,7 +277,7 @@ def check_repeat_is_a_cache_hit(cluster: Cluster) -> None:
 def check_reload_has_no_5xx(cluster: Cluster, release: BuildInfo) -> None:
     old = json.loads(_get(cluster.proxy.url, "/health", {}).body)["release"]
     assert old != release.release
-    with _Load(cluster.proxy.url) as load:
+    with _load(cluster.proxy.url) as load:
         time.sleep(1)
         started = time.monotonic()
         cluster.reload(release)
@@ -305,7 +305,7 @@ def check_stopping_one_instance_loses_no_request(cluster: Cluster, *, crash: boo
     """Stop one instance under load: gracefully (SIGTERM), or as a crash (SIGKILL)."""
     victim, survivor = cluster.instances
     before = _asked(cluster, PAGE, only=[survivor])
-    with _Load(cluster.proxy.url) as load:
+    with _load(cluster.proxy.url) as load:
         time.sleep(1)
         answered_before = load.answered()
         if crash:
@@ -385,54 +385,16 @@ class Reply:
         return str(self.headers["X-Request-ID"])
 
 
-class _Load:
-    """Clients on keep-alive connections cycling through LOAD, bounded in count and time."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = str(parts.hostname), int(parts.port or 80)
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.statuses: dict[int, int] = {}
-        self.failures: list[str] = []
-        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(CLIENTS)]
-        self.deadline = time.monotonic() + MAX_LOAD_SECONDS
-
-    def answered(self) -> int:
-        with self.lock:
-            return sum(self.statuses.values())
-
-    def __enter__(self) -> _Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=60)
-
-    def _client(self, offset: int) -> None:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            for n in range(MAX_REQUESTS_PER_CLIENT):
-                if self.stop.is_set() or time.monotonic() > self.deadline:
-                    return
-                path, headers = LOAD[(n + offset) % len(LOAD)]
-                try:
-                    connection.request("GET", path, headers=headers)
-                    reply = connection.getresponse()
-                    reply.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    with self.lock:
-                        self.failures.append(f"{path}: {type(exc).__name__}: {exc}")
-                    connection.close()
-                    connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-                    continue
-                with self.lock:
-                    self.statuses[reply.status] = self.statuses.get(reply.status, 0) + 1
-        finally:
-            connection.close()
+def _load(url: str) -> Load:
+    """LOAD from CLIENTS clients, bounded in count and time."""
+    return Load(
+        url,
+        LOAD,
+        clients=CLIENTS,
+        per_client=MAX_REQUESTS_PER_CLIENT,
+        seconds=MAX_LOAD_SECONDS,
+        join_seconds=60,
+    )
 
 
 def _get(base: str, path: str, headers: dict[str, str]) -> Reply:

@@ -6,12 +6,12 @@ import http.client
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
+from loads import Load
 from servers import Server, start_app_server
 
 from server.build.info import BuildInfo, current_build, served_by
@@ -39,55 +39,6 @@ CLIENTS = 8
 MAX_REQUESTS_PER_CLIENT = 5000
 
 
-class Load:
-    """Clients on keep-alive connections, each cycling through REQUESTS until stopped."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = str(parts.hostname), int(parts.port or 80)
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.statuses: dict[int, int] = {}
-        self.failures: list[str] = []
-        self.labels_seen: set[str] = set()
-        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(CLIENTS)]
-
-    def __enter__(self) -> Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=30)
-
-    def _client(self, offset: int) -> None:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            for n in range(MAX_REQUESTS_PER_CLIENT):
-                if self.stop.is_set():
-                    return
-                path, headers = REQUESTS[(n + offset) % len(REQUESTS)]
-                try:
-                    connection.request("GET", path, headers=headers)
-                    reply = connection.getresponse()
-                    body = reply.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    with self.lock:
-                        self.failures.append(f"{path}: {type(exc).__name__}: {exc}")
-                    connection.close()
-                    connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-                    continue
-                with self.lock:
-                    self.statuses[reply.status] = self.statuses.get(reply.status, 0) + 1
-                    if path == "/id/partnership/adpack" and reply.status == 200:
-                        text = body.decode("utf-8", "replace")
-                        self.labels_seen.add("new" if NEW_LABEL in text else "old")
-        finally:
-            connection.close()
-
-
 def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
     project_copy: Path, tmp_path: Path
 ) -> None:
@@ -103,7 +54,20 @@ def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
     }
     site = start_app_server(env, args=["--workers", "2", "--threads", "4"])
     try:
-        with Load(site.url) as load:
+        labels_seen: set[str] = set()
+
+        def look(path: str, status: int, body: bytes) -> None:
+            if path == "/id/partnership/adpack" and status == 200:
+                text = body.decode("utf-8", "replace")
+                labels_seen.add("new" if NEW_LABEL in text else "old")
+
+        with Load(
+            site.url,
+            REQUESTS,
+            clients=CLIENTS,
+            per_client=MAX_REQUESTS_PER_CLIENT,
+            on_reply=look,
+        ) as load:
             time.sleep(2)
             data = project_copy / "data" / "partnerships.ttl"
             text = data.read_text(encoding="utf-8")
@@ -134,7 +98,7 @@ def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
         assert load.failures == [], load.failures[:10]
         assert not [s for s in load.statuses if s >= 400], load.statuses
         assert sum(load.statuses.values()) > 100, load.statuses
-        assert {"old", "new"} <= load.labels_seen
+        assert {"old", "new"} <= labels_seen
         assert f"serves release {new_release}" in result.stdout
         assert swapped_after < 5.0
         # The old build is still on disk while a process may answer from it.

@@ -132,6 +132,7 @@ def _render(kind: str) -> str:
         for g in found.generations
     ]
     panel = facets(kind, lists, selection, words) if faceted else []
+    downloads = _downloads(kind, generation, selection) if faceted else {}
     return render_template(
         "browse.html",
         kind=kind,
@@ -148,12 +149,9 @@ def _render(kind: str) -> str:
         ],
         pick=lambda name, token: here(**{name: token}),
         cleared=here(**dict.fromkeys(tokens)),
-        downloads=_downloads(kind, generation, selection) if faceted else {},
-        csv_url=(
-            _downloads(kind, generation, selection)["csv"]
-            if faceted
-            else url_for("api.run", name=f"{kind}.csv", **_generation_arg(generation))
-        ),
+        downloads=downloads,
+        csv_url=downloads.get("csv")
+        or url_for("api.run", name=f"{kind}.csv", **_generation_arg(generation)),
     )
 
 
@@ -172,9 +170,7 @@ class Chosen:
 
 def _downloads(kind: str, generation: Generation | None, selection: Selection) -> dict[str, str]:
     """Link the selection's rows in the named-query API, as CSV and as JSON records."""
-    args = {"generation": generation.iri if generation else None}
-    args |= {name: value.iri for name, value in selection.items()}
-    given: dict[str, Any] = {k: v for k, v in args.items() if v}
+    given = _generation_arg(generation) | {name: value.iri for name, value in selection.items()}
     name = FACETED[kind]
     return {fmt: url_for("api.run", name=f"{name}.{fmt}", **given) for fmt in ("csv", "json")}
 

@@ -77,12 +77,12 @@ HEADLINE: Final = (
 class Landing:
     """What the landing page shows; the same for every request to one release.
 
-    The figures, totals, lists and charts are the first generation's, the product's main
-    subject; the later generations come after it as context, and ``every`` holds the lists
-    of every generation, which the browse pages narrow.
+    The headline, totals, lists and charts are the first generation's, the product's main
+    subject; the later generations come after it as context, ``every`` holds the lists of
+    every generation, which the browse pages narrow, and ``every_figure`` every stated
+    figure, which ``/figures`` shows.
     """
 
-    figures: list[dict[str, Any]]
     every_figure: list[dict[str, Any]]
     headline: list[Headline]
     totals: list[dict[str, Any]]
@@ -126,7 +126,6 @@ def _compute(backend: Backend, base: str) -> Landing:
     }
     own = [f for f in figures if first is None or f.get("scope") == first.iri]
     return Landing(
-        figures=own,
         every_figure=figures,
         headline=headline(own, base),
         totals=totals(lists),

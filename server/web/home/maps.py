@@ -7,19 +7,20 @@ kept once per release; ``?generation=1`` (or 2) narrows them as it narrows the b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup
 
-from server.web.drawing.maps import Area, Unit, choropleth
+from server.web.drawing.maps import Area, Basemap, Unit, choropleth
 from server.web.freshness import release_pages
 from server.web.state import per_release
 
 from .browse import Choice, generation_choice
 from .landing import landing
-from .lists import Link, Overview, by_label
+from .lists import CountryItem, Link, Overview, by_label
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +67,13 @@ def europe_map(overview: Overview) -> Markup:
     Drawn once per release and generation: ``overview`` is one of ``landing().every``'s
     (``.of(n)``), as the landing and map pages pass it; the cache is keyed by its generation.
     """
-    return per_release(
-        ("map", "europe", request.script_root, _number(overview)),
-        lambda: choropleth(
-            "europe",
-            [
-                Area(c.iso3, c.link.label, c.link.href, c.clusters)
-                for c in overview.countries
-                if c.iso3
-            ],
-            title=f"Member cluster organisations per country{_of(overview)}",
-            unit=CLUSTERS,
-            map_id=f"map-europe{_suffix(overview)}",
-            data_href=_csv("clusters-per-country", overview),
-        ),
+    return _map(
+        overview,
+        "europe",
+        lambda c: c.clusters,
+        title="Member cluster organisations per country",
+        unit=CLUSTERS,
+        query="clusters-per-country",
     )
 
 
@@ -88,19 +82,39 @@ def world_map(overview: Overview) -> Markup:
 
     Cached as :func:`europe_map` is; the regions named as markets are :func:`market_regions`.
     """
+    return _map(
+        overview,
+        "world",
+        lambda c: c.targeted_by,
+        title="Partnerships per target-market country",
+        unit=PARTNERSHIPS,
+        query="partnerships-per-target-market",
+    )
+
+
+def _map(
+    overview: Overview,
+    basemap: Basemap,
+    value: Callable[[CountryItem], int],
+    *,
+    title: str,
+    unit: Unit,
+    query: str,
+) -> Markup:
+    """One choropleth of the overview's countries, drawn once per release and generation."""
     return per_release(
-        ("map", "world", request.script_root, _number(overview)),
+        ("map", basemap, request.script_root, _number(overview)),
         lambda: choropleth(
-            "world",
+            basemap,
             [
-                Area(c.iso3, c.link.label, c.link.href, c.targeted_by)
+                Area(c.iso3, c.link.label, c.link.href, value(c))
                 for c in overview.countries
                 if c.iso3
             ],
-            title=f"Partnerships per target-market country{_of(overview)}",
-            unit=PARTNERSHIPS,
-            map_id=f"map-world{_suffix(overview)}",
-            data_href=_csv("partnerships-per-target-market", overview),
+            title=f"{title}{_of(overview)}",
+            unit=unit,
+            map_id=f"map-{basemap}{_suffix(overview)}",
+            data_href=_csv(query, overview),
         ),
     )
 

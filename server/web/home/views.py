@@ -26,7 +26,6 @@ def index() -> str:
     found = landing()
     return render_template(
         "home.html",
-        figures=found.figures,
         headline=found.headline,
         totals=found.totals,
         lists=found.lists,
