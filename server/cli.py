@@ -257,6 +257,10 @@ def serve(
     from server.web.running import registered
     from server.web.wsgi import run
 
+    # Query processes are CPU-bound: per server process, one core's share of them at a time.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ.setdefault("ESCP_QUERY_CONCURRENCY", str(max(1, (cores or 1) // workers)))
+
     # Every worker process counts into files here; /metrics sums them (prometheus-client).
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(obj["data_dir"]))
     with registered(obj["data_dir"], url=f"http://{host}:{port}"):

@@ -27,6 +27,11 @@ DEFAULTS: Final[dict[str, Any]] = {
     # User queries run in this many worker processes per server process, each capped in memory.
     "QUERY_WORKERS": 2,
     "QUERY_MEMORY_MB": 2048,
+    # Of those, how many run a young query at once (one past 0.25 s no longer counts), so
+    # that queries do not outnumber the cores; `escp4i serve` sets cores / server workers.
+    "QUERY_CONCURRENCY": 1,
+    # The query processes' allocator: auto (jemalloc where installed), system, or a library path.
+    "QUERY_MALLOC": "auto",
     # Screened before parsing: deeper nesting crashes the engine (STACK.md).
     "QUERY_MAX_DEPTH": 64,
     "QUERY_MAX_OPERATORS": 1000,
@@ -44,6 +49,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Proxy hops in front whose X-Forwarded-For/-Proto/-Host are believed (1 behind
     # deploy/nginx); 0 believes none, so a client cannot forge its address.
     "TRUSTED_PROXIES": 0,
+    # Answer a plain GET /sparql?query=... without Flask's dispatch (server/web/sparql/fastpath.py).
+    "SPARQL_FAST_PATH": True,
 }
 
 __all__ = ["BACKENDS", "DEFAULTS", "DEFAULT_BASE_IRI", "PROJECT_DIR"]

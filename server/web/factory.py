@@ -16,6 +16,7 @@ from server.errors import BadRequestError
 from server.settings import BACKENDS, DEFAULTS
 from server.store.backend import Backend
 from server.store.embedded import EmbeddedStore
+from server.store.workers import find_malloc
 
 from . import metrics
 from .access import AccessLog
@@ -82,6 +83,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
         if BAD_ESCAPE.search(request.path):
             raise BadRequestError("the request path has a bad percent-encoding")
 
+    if app.config["SPARQL_FAST_PATH"]:
+        from .sparql.fastpath import SparqlFastPath
+
+        # Where Flask is: inside the compression, the caches and the release swap.
+        app.wsgi_app = SparqlFastPath(app.wsgi_app, app)  # type: ignore[method-assign]  # Flask's documented hook
     # Inside the cache: an answer is compressed once per coding, then replayed.
     app.wsgi_app = Compress(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented hook
     if app.config["RESPONSE_CACHE_MB"]:
@@ -136,6 +142,7 @@ def _check_config(config: Mapping[str, Any]) -> None:
     base = str(config["BASE_IRI"])
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise ValueError(f"ESCP_BASE_IRI={base!r} must be an http(s) IRI ending in '/'")
+    find_malloc(str(config["QUERY_MALLOC"]))  # a missing library stops start-up, named
     timeout = config["QUERY_TIMEOUT"]
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise ValueError(f"ESCP_QUERY_TIMEOUT={timeout!r} must be a positive number of seconds")

@@ -727,7 +727,7 @@ def test_query_past_the_memory_cap_returns_422_and_the_next_is_served(
     assert "memory" in body["detail"]
     assert time.monotonic() - started < 10
     label_ok(client.get("/sparql", query_string={"query": LABEL}))
-    workers.shared_pool(store.build_dir / "store", size=2, memory_mb=300).close()
+    workers.shared_pool(store.build_dir / "store", size=2, memory_mb=300, concurrency=1).close()
 
 
 def test_busy_pool_refuses_at_the_deadline(store: EmbeddedStore) -> None:

@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import re
-from dataclasses import dataclass
 from typing import Final
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
-from prometheus_client import Counter
 
-from server.errors import (
-    BadRequestError,
-    NotAcceptableError,
-    QueryTimeoutError,
-    UnprocessableError,
-)
-from server.store.embedded import EmbeddedStore
-from server.store.engine import serialize
-from server.store.jobs import (
-    Answer,
-    DeadlineExceededError,
-    EvaluationError,
-    Job,
-    NoAcceptableFormatError,
-    QueryRejectedError,
-    TooManyRowsError,
-    WorkerCrashedError,
-)
-from server.store.screen import screen
-from server.store.workers import WorkerPool, shared_pool
-from server.vocab import FAMILIES, PREFIXES, family_namespace
-from server.web import metrics
-from server.web.cache import AnswerCache
 from server.web.negotiation import (
     GRAPHS,
     HTML,
@@ -49,8 +21,17 @@ from server.web.negotiation import (
 from server.web.state import get_state
 
 from . import query_ui, service
-from .fairness import ClientBudgets
-from .protocol import Operation, read_operation
+from .fastpath import FAILED
+from .protocol import read_operation
+from .runner import (
+    MAX_ROWS_HEADER,
+    ROWS_HEADER,
+    Formats,
+    QueryRunner,
+    formats_for,
+    has_no_cache,
+    negotiate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +39,6 @@ bp = Blueprint("sparql", __name__)
 
 #: Parameters clients use to name a format (SPARQLWrapper sends all three).
 FORMAT_PARAMETERS: Final = ("format", "output", "results")
-ROWS_HEADER: Final = "ESCP-Result-Rows"
-MAX_ROWS_HEADER: Final = "ESCP-Max-Rows"
-_POSITION: Final = re.compile(r"\bat (\d+):(\d+)|\bline (\d+),? column (\d+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Formats:
-    """The formats a request accepts for each query form, negotiated once per request."""
-
-    solutions: Offer | None
-    graph: Offer | None
-
-    def offer(self, form: str) -> Offer | None:
-        return self.graph if form == "graph" else self.solutions
 
 
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
@@ -79,18 +46,22 @@ def endpoint() -> Response:
     """Answer a SPARQL query sent by GET or POST, or describe the service."""
     if request.method == "OPTIONS":
         return _preflight()
+    failed = request.environ.pop(FAILED, None)
+    if failed is not None:  # the fast path ran the query and failed: answer it here
+        raise failed
     operation = read_operation(request)
     if operation is None:
         return _describe()
-    limits = current_limits()
+    runner = QueryRunner.of(current_app)
     formats = _formats()
-    answer = run(operation, limits, formats)
+    fresh = _no_cache()
+    answer = runner.run(operation, formats, client=request.remote_addr or "-", fresh=fresh)
     offer = formats.offer(answer.form) or _negotiate(_offers(answer.form))
     response = Response(answer.body, content_type=content_type(offer))
     response.vary.add("Accept")
     if answer.rows is not None:
         response.headers[ROWS_HEADER] = str(answer.rows)
-        response.headers[MAX_ROWS_HEADER] = str(limits.max_rows)
+        response.headers[MAX_ROWS_HEADER] = str(runner.limits.max_rows)
     return response
 
 
@@ -105,199 +76,10 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def run(operation: Operation, limits: service.Limits, formats: Formats) -> Answer:
-    """Run a query within the limits: in a worker process on the embedded store.
-
-    Every failure is translated here, once, into the error the client gets.
-    """
-    state = get_state()
-    log.debug("query: %s", operation.query)
-    try:
-        screen(operation.query, max_depth=limits.max_depth, max_operators=limits.max_operators)
-        job = Job(
-            query=operation.query,
-            default_graphs=tuple(operation.dataset.default_graphs),
-            named_graphs=tuple(operation.dataset.named_graphs),
-            base_iri=state.base_iri,
-            solutions=formats.solutions.media_type if formats.solutions else None,
-            graph=formats.graph.media_type if formats.graph else None,
-            max_rows=limits.max_rows,
-            prefixes=_prefixes(state.base_iri),
-        )
-        # The release is immutable: an answer is good until the release changes.
-        key = _cache_key(job, state.backend.info.release)
-        cached = None if _no_cache() else _answers().get(key)
-        _counter(metrics.CACHE, cache="answer", result="miss" if cached is None else "hit").inc()
-        if cached is not None:
-            _counter(metrics.QUERIES, outcome="cached").inc()
-            return cached
-        # Only uncached queries cost the engine anything, so only they count against a client.
-        with _budgets().admit(request.remote_addr or "-"):
-            answer = _answer(job, operation, limits)
-        _counter(metrics.QUERIES, outcome="answered").inc()
-        _answers().put(key, answer)
-        return answer
-    except SyntaxError as exc:
-        metrics.QUERIES.labels(outcome="refused").inc()
-        message = " ".join(str(exc).split())
-        raise BadRequestError(f"the query is malformed: {message}", **position(message)) from exc
-    except (QueryRejectedError, EvaluationError) as exc:
-        metrics.QUERIES.labels(outcome="refused").inc()
-        raise BadRequestError(str(exc)) from exc
-    except NoAcceptableFormatError as exc:
-        _negotiate(_offers(exc.form))  # raises the 406
-        raise
-    except TooManyRowsError as exc:
-        metrics.QUERIES.labels(outcome="too_large").inc()
-        raise UnprocessableError(
-            f"the result has more than {exc.limit} rows, the most this endpoint returns; "
-            "narrow the query or page through it with LIMIT and OFFSET",
-            max_rows=exc.limit,
-        ) from exc
-    except DeadlineExceededError as exc:
-        metrics.QUERIES.labels(outcome="timeout").inc()
-        raise QueryTimeoutError(
-            f"{exc}: the limit is {limits.timeout} s per query",
-            timeout=limits.timeout,
-            retry_after=5,
-        ) from exc
-    except WorkerCrashedError as exc:
-        metrics.QUERIES.labels(outcome="crashed").inc()
-        raise UnprocessableError(
-            f"the query engine stopped on this query ({exc}); it may need more memory than "
-            "the limit allows. The engine has been restarted for the next query."
-        ) from exc
-
-
-def _answer(job: Job, operation: Operation, limits: service.Limits) -> Answer:
-    """Run a job: in a worker process on the embedded store, in process on a remote one."""
-    state = get_state()
-    if isinstance(state.backend, EmbeddedStore):
-        return _pool(state.backend).run(job, timeout=limits.timeout)
-    result = state.backend.query(
-        operation.query, dataset=operation.dataset, base_iri=state.base_iri
-    )
-    return serialize(result, job)
-
-
-def _cache_key(job: Job, release: str) -> tuple[object, ...]:
-    return (
-        release,
-        job.query,
-        tuple(job.default_graphs),
-        tuple(job.named_graphs),
-        job.base_iri,
-        job.solutions,
-        job.graph,
-        job.max_rows,
-    )
-
-
-def _pool(backend: EmbeddedStore) -> WorkerPool:
-    """Return the query processes of the store served, remembered per app, store and process.
-
-    ``shared_pool`` is the authority; asking it on every query cost a path join and a lock.
-    """
-    extensions = current_app.extensions
-    remembered = extensions.get("escp4i.pool")
-    if remembered is not None:
-        for_backend, pid, pool = remembered
-        if for_backend is backend and pid == os.getpid() and not pool.closed:
-            found: WorkerPool = pool
-            return found
-    config = current_app.config
-    found = shared_pool(
-        backend.build_dir / "store",
-        size=int(config["QUERY_WORKERS"]),
-        memory_mb=int(config["QUERY_MEMORY_MB"]),
-    )
-    extensions["escp4i.pool"] = (backend, os.getpid(), found)
-    return found
-
-
 def _no_cache() -> bool:
     """Return True when the client asks for a fresh answer (a request ``no-cache``)."""
     headers = request.headers
-    return _has_no_cache(headers.get("Cache-Control", "")) or _has_no_cache(
-        headers.get("Pragma", "")
-    )
-
-
-def _has_no_cache(value: str) -> bool:
-    """Tell whether a Cache-Control or Pragma value has the ``no-cache`` directive.
-
-    Read directly: Werkzeug's full parse of the header cost more than the rest of the check.
-
-    >>> _has_no_cache("no-cache"), _has_no_cache('max-age=0, No-Cache="set-cookie"')
-    (True, True)
-    >>> _has_no_cache(""), _has_no_cache("no-store, x-no-cache-please")
-    (False, False)
-    """
-    if "no-cache" not in value.lower():
-        return False
-    return any(part.split("=", 1)[0].strip().lower() == "no-cache" for part in value.split(","))
-
-
-@functools.cache
-def _counter(family: Counter, **labels: str) -> Counter:
-    """Return one labelled child of a metric, looked up once (prometheus-client's advice)."""
-    return family.labels(**labels)
-
-
-def _budgets() -> ClientBudgets:
-    """Return the app's per-client query budgets, made on first use."""
-    extensions = current_app.extensions
-    if "escp4i.budgets" not in extensions:
-        config = current_app.config
-        extensions["escp4i.budgets"] = ClientBudgets(
-            max_concurrent=int(config["CLIENT_MAX_QUERIES"]),
-            seconds_per_minute=float(config["CLIENT_QUERY_SECONDS"]),
-        )
-    budgets: ClientBudgets = extensions["escp4i.budgets"]
-    return budgets
-
-
-def _answers() -> AnswerCache[Answer]:
-    """Return the app's answer cache, made on first use."""
-    extensions = current_app.extensions
-    if "escp4i.answers" not in extensions:
-        extensions["escp4i.answers"] = AnswerCache[Answer](
-            max_bytes=int(current_app.config["ANSWER_CACHE_MB"]) * 2**20,
-            size=lambda a: len(a.body) + 100,
-        )
-    cache: AnswerCache[Answer] = extensions["escp4i.answers"]
-    return cache
-
-
-def current_limits() -> service.Limits:
-    """Return the limits of the current application."""
-    config = current_app.config
-    return service.Limits(
-        timeout=float(config["QUERY_TIMEOUT"]),
-        max_rows=int(config["MAX_ROWS"]),
-        max_bytes=int(config.get("MAX_CONTENT_LENGTH") or 0),
-        max_depth=int(config["QUERY_MAX_DEPTH"]),
-        max_operators=int(config["QUERY_MAX_OPERATORS"]),
-        client_queries=int(config["CLIENT_MAX_QUERIES"]),
-        client_seconds=float(config["CLIENT_QUERY_SECONDS"]),
-    )
-
-
-def position(message: str) -> dict[str, int]:
-    """Return the line and column a parser message points at, if it names them.
-
-    >>> position("error at 2:7: expected one of ...")
-    {'line': 2, 'column': 7}
-    >>> position("Lexical error at line 3, column 12.")
-    {'line': 3, 'column': 12}
-    >>> position("no position")
-    {}
-    """
-    match = _POSITION.search(message)
-    if match is None:
-        return {}
-    numbers = [int(g) for g in match.groups() if g is not None]
-    return {"line": numbers[0], "column": numbers[1]}
+    return has_no_cache(headers.get("Cache-Control", "")) or has_no_cache(headers.get("Pragma", ""))
 
 
 def _negotiate(offers: tuple[Offer, ...]) -> Offer:
@@ -312,24 +94,14 @@ def _format_names() -> list[str]:
 
 def _formats() -> Formats:
     """Negotiate the format of each query form once; None where the client accepts none."""
-    accept, names = request.accept_mimetypes, _format_names()
-    found: list[Offer | None] = []
-    for offers in (SOLUTIONS, GRAPHS):
-        try:
-            found.append(choose(accept, offers, requested_name(names, offers)))
-        except NotAcceptableError:
-            found.append(None)
-    return Formats(solutions=found[0], graph=found[1])
+    names = _format_names()
+    if not names:
+        return formats_for(request.headers.get("Accept", ""))
+    return negotiate(request.accept_mimetypes, names)
 
 
 def _offers(form: str) -> tuple[Offer, ...]:
     return GRAPHS if form == "graph" else SOLUTIONS
-
-
-@functools.lru_cache(maxsize=8)
-def _prefixes(base_iri: str) -> dict[str, str]:
-    # Shared between requests: never changed after it is made.
-    return {**PREFIXES, **{f: str(family_namespace(f, base_iri)) for f in FAMILIES}}
 
 
 def _describe() -> Response:
@@ -342,7 +114,7 @@ def _describe() -> Response:
         triples = service.description(
             state.backend,
             base_iri=state.base_iri,
-            limits=current_limits(),
+            limits=QueryRunner.of(current_app).limits,
             formats=SOLUTIONS + GRAPHS,
         )
         body = ox.serialize(triples, format=offer.rdf, prefixes=service.DESCRIPTION_PREFIXES)
