@@ -89,6 +89,28 @@ class Job:
             "prefixes": dict(self.prefixes),
         }
 
+    def to_frame(self) -> tuple[dict[str, Any], bytes]:
+        """Return the job as a frame: the query as the raw body, the rest as the header.
+
+        The query is most of a job; sent as UTF-8 bytes it is neither escaped into JSON nor
+        parsed out of it again.
+
+        >>> header, body = Job("ASK { ?s ?p 'é' }").to_frame()
+        >>> Job.from_frame(header, body) == Job("ASK { ?s ?p 'é' }")
+        True
+        """
+        header = self.to_json()
+        del header["query"]
+        return header, self.query.encode("utf-8")
+
+    @classmethod
+    def from_frame(cls, header: Mapping[str, Any], body: bytes) -> Job:
+        """Read back a job that ``to_frame`` wrote."""
+        fields = dict(header)
+        for name in ("default_graphs", "named_graphs"):
+            fields[name] = tuple(fields.get(name, ()))
+        return cls(query=body.decode("utf-8"), **fields)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -108,18 +130,18 @@ def write_frame(stream: IO[bytes], header: Mapping[str, Any], body: bytes = b"")
     >>> write_frame(buffer, {"ready": True}, b"xyz")
     >>> _ = buffer.seek(0)
     >>> read_frame(buffer)
-    {'ready': True}
+    ({'ready': True}, b'xyz')
     """
     data = json.dumps(header).encode()
     stream.write(struct.pack(">IQ", len(data), len(body)) + data + body)
     stream.flush()
 
 
-def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
-    """Read one frame's header from a blocking stream, or None at its end."""
+def read_frame(stream: IO[bytes]) -> tuple[dict[str, Any], bytes] | None:
+    """Read one frame, its header and its body, from a blocking stream; None at its end."""
     prefix = stream.read(12)
     if len(prefix) < 12:
         return None
-    header_size, _ = struct.unpack(">IQ", prefix)
+    header_size, body_size = struct.unpack(">IQ", prefix)
     header: dict[str, Any] = json.loads(stream.read(header_size))
-    return header
+    return header, stream.read(body_size) if body_size else b""

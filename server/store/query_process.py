@@ -108,7 +108,7 @@ def _serve(store_path: str, memory_mb: int, channel: IO[bytes], watch: _Watch) -
         write_frame(channel, {"ready": True})
         while (request := read_frame(sys.stdin.buffer)) is not None:
             watch.begin()
-            header, body = _reply(store, Job(**request))
+            header, body = _reply(store, Job.from_frame(*request))
             retire = watch.end()
             if retire:
                 header["retire"] = True

@@ -311,7 +311,7 @@ class _Worker:
     def ask(self, job: Job, deadline: float) -> tuple[dict[str, Any], bytes]:
         assert self.process.stdin is not None  # noqa: S101  # set by Popen(stdin=PIPE)
         try:
-            write_frame(self.process.stdin, job.to_json())
+            write_frame(self.process.stdin, *job.to_frame())
         except BrokenPipeError as exc:
             raise WorkerCrashedError(self._death()) from exc
         return self._receive(deadline)
