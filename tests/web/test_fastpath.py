@@ -177,7 +177,6 @@ def test_the_fast_path_counts_against_the_client_budget(store: EmbeddedStore) ->
 
 def test_a_long_query_does_not_hold_the_turn_of_the_short_ones(built_store: Path) -> None:
     pool = workers.WorkerPool(built_store, size=2, concurrency=1)
-    label = PREFIXES + "ASK { ?p a escp:Partnership }"
     done: list[float] = []
 
     def long_one() -> None:
@@ -187,12 +186,12 @@ def test_a_long_query_does_not_hold_the_turn_of_the_short_ones(built_store: Path
             done.append(time.monotonic())
 
     try:
-        assert pool.run(jobs.Job(label), timeout=10).form == "boolean"  # both processes up
+        assert pool.run(jobs.Job(ASK), timeout=10).form == "boolean"  # both processes up
         runner = threading.Thread(target=long_one)
         runner.start()
         time.sleep(0.05)
         started = time.monotonic()
-        assert pool.run(jobs.Job(label), timeout=10).form == "boolean"
+        assert pool.run(jobs.Job(ASK), timeout=10).form == "boolean"
         waited = time.monotonic() - started
         assert waited < 2.5, waited  # the turn came back after DEMOTE_AFTER, not at 6 s
         runner.join(timeout=15)

@@ -22,7 +22,7 @@ from server.store.backend import Dataset
 from server.web.negotiation import content_type
 
 from .protocol import Operation
-from .runner import MAX_ROWS_HEADER, ROWS_HEADER, QueryRunner, formats_for, has_no_cache
+from .runner import CORS_HEADERS, MAX_ROWS_HEADER, ROWS_HEADER, QueryRunner, asks_fresh, formats_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 #: Where the fast path leaves a failure for the endpoint to raise.
 FAILED: Final = "escp.sparql.failed"
 #: The headers ``views.endpoint`` and its ``after_request`` give every answer.
-_COMMON: Final = (
-    ("Vary", "Accept, Accept-Encoding"),
-    ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", f"{ROWS_HEADER}, {MAX_ROWS_HEADER}"),
-)
+_COMMON: Final = (("Vary", "Accept, Accept-Encoding"), *CORS_HEADERS)
 
 
 class SparqlFastPath:
@@ -50,7 +46,7 @@ class SparqlFastPath:
             return self.app(environ, start_response)
         runner = QueryRunner.of(self.flask_app)
         formats = formats_for(str(environ.get("HTTP_ACCEPT", "")))
-        fresh = _no_cache(environ)
+        fresh = asks_fresh(environ)
         try:
             answer = runner.run(
                 Operation(query, Dataset()),
@@ -62,7 +58,7 @@ class SparqlFastPath:
             environ[FAILED] = exc
             return self.app(environ, start_response)
         offer = formats.offer(answer.form)
-        if offer is None:  # an answer cached for other formats cannot be: let Flask say 406
+        if offer is None:  # not expected (the cache key holds the formats): Flask negotiates
             return self.app(environ, start_response)
         headers = [
             ("Content-Type", content_type(offer)),
@@ -94,10 +90,3 @@ def _plain_query(environ: WSGIEnvironment) -> str | None:
     if len(params) != 1 or params[0][0] != "query" or not params[0][1].strip():
         return None
     return params[0][1]
-
-
-def _no_cache(environ: WSGIEnvironment) -> bool:
-    """Tell whether the client asks for a fresh answer (``no-cache``), as the endpoint does."""
-    return has_no_cache(str(environ.get("HTTP_CACHE_CONTROL", ""))) or has_no_cache(
-        str(environ.get("HTTP_PRAGMA", ""))
-    )

@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -58,6 +58,11 @@ ANSWERS: Final = "escp4i.answers"
 #: The result's row count and the endpoint's cap, on every answer with rows.
 ROWS_HEADER: Final = "ESCP-Result-Rows"
 MAX_ROWS_HEADER: Final = "ESCP-Max-Rows"
+#: Every endpoint answer: the data is public and read-only, so any page may query it.
+CORS_HEADERS: Final = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", f"{ROWS_HEADER}, {MAX_ROWS_HEADER}"),
+)
 _POSITION: Final = re.compile(r"\bat (\d+):(\d+)|\bline (\d+),? column (\d+)", re.IGNORECASE)
 
 
@@ -76,9 +81,15 @@ class Formats:
         return self.graph if form == "graph" else self.solutions
 
     def refusal(self, form: str) -> NotAcceptableError:
-        """The 406 for a result of this form ("boolean" results are solutions)."""
-        kind = "graph" if form == "graph" else "solutions"
-        return self.refusals.get(kind) or NotAcceptableError(f"no format for {form} results")
+        """A new 406 for a result of this form ("boolean" results are solutions).
+
+        A copy each time: ``formats_for`` shares one Formats between requests and threads,
+        and raising one exception object again and again would grow its traceback.
+        """
+        kept = self.refusals.get("graph" if form == "graph" else "solutions")
+        if kept is None:
+            return NotAcceptableError(f"no format for {form} results")
+        return NotAcceptableError(kept.detail, **kept.extra)
 
 
 def negotiate(accept: MIMEAccept, names: Sequence[str]) -> Formats:
@@ -270,6 +281,13 @@ def position(message: str) -> dict[str, int]:
         return {}
     numbers = [int(g) for g in match.groups() if g is not None]
     return {"line": numbers[0], "column": numbers[1]}
+
+
+def asks_fresh(environ: Mapping[str, object]) -> bool:
+    """Tell whether a request's ``Cache-Control`` or ``Pragma`` says ``no-cache``."""
+    return has_no_cache(str(environ.get("HTTP_CACHE_CONTROL", ""))) or has_no_cache(
+        str(environ.get("HTTP_PRAGMA", ""))
+    )
 
 
 def has_no_cache(value: str) -> bool:

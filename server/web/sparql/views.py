@@ -24,12 +24,13 @@ from . import query_ui, service
 from .fastpath import FAILED
 from .protocol import read_operation
 from .runner import (
+    CORS_HEADERS,
     MAX_ROWS_HEADER,
     ROWS_HEADER,
     Formats,
     QueryRunner,
+    asks_fresh,
     formats_for,
-    has_no_cache,
     negotiate,
 )
 
@@ -54,7 +55,7 @@ def endpoint() -> Response:
         return _describe()
     runner = QueryRunner.of(current_app)
     formats = _formats()
-    fresh = _no_cache()
+    fresh = asks_fresh(request.environ)
     answer = runner.run(operation, formats, client=request.remote_addr or "-", fresh=fresh)
     offer = formats.offer(answer.form) or _negotiate(_offers(answer.form))
     response = Response(answer.body, content_type=content_type(offer))
@@ -67,19 +68,12 @@ def endpoint() -> Response:
 
 @bp.after_request
 def _finish(response: Response) -> Response:
-    # The data is public and read-only: any page may query it.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = f"{ROWS_HEADER}, {MAX_ROWS_HEADER}"
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     # Results may come gzipped or not (server.web.compress): say so even when they are not.
     if response.status_code not in (204, 304):
         response.vary.add("Accept-Encoding")
     return response
-
-
-def _no_cache() -> bool:
-    """Return True when the client asks for a fresh answer (a request ``no-cache``)."""
-    headers = request.headers
-    return has_no_cache(headers.get("Cache-Control", "")) or has_no_cache(headers.get("Pragma", ""))
 
 
 def _negotiate(offers: tuple[Offer, ...]) -> Offer:
