@@ -30,9 +30,9 @@ QUERY: Final = (
 )
 DIRECT: Final = "product (direct)"
 THROUGH: Final = "nginx → 2 replicas"
-#: (label, path, headers). The page is the one answer the app lets a shared cache keep
-#: (Cache-Control: public, max-age); SPARQL answers carry no Cache-Control, so nginx passes
-#: them to a replica, whose own answer cache replies. ``no-cache`` reaches the engine.
+#: (label, path, headers). The page and the SPARQL GET answer are ones the app lets a shared
+#: cache keep (Cache-Control: public, max-age, and an ETag), so nginx answers their repeats;
+#: ``no-cache`` passes nginx and the app's caches and reaches the engine.
 TARGETS: Final[tuple[tuple[str, str, dict[str, str]], ...]] = (
     ("partnership page (HTML)", "/id/partnership/adpack", {"Accept": "text/html"}),
     (

@@ -115,6 +115,24 @@ def has_dataset_clause(text: str) -> bool:
     return "FROM" in _scan(text).words
 
 
+#: Functions whose value changes from one evaluation of a query to the next (SPARQL 1.1
+#: §17.4.5, §17.4.4): an answer that calls one may not be replayed by any cache.
+_VOLATILE: Final = frozenset({"NOW", "RAND", "UUID", "STRUUID"})
+
+
+def is_volatile(text: str) -> bool:
+    """Tell whether a query calls NOW, RAND, UUID or STRUUID, so that no cache may keep it.
+
+    Conservative: a call in a query form that cannot reach the answer still counts.
+
+    >>> is_volatile("SELECT (now() AS ?t) {}"), is_volatile("SELECT * { ?s ?p 'RAND()' }")
+    (True, False)
+    >>> is_volatile("SELECT ?now { ?s <http://e/rand> ?now }  # UUID()")
+    False
+    """
+    return not _VOLATILE.isdisjoint(_scan(text).words)
+
+
 #: Pages and named queries send the same short texts again and again; a bounded
 #: number of them, each bounded in size, is remembered.
 _REMEMBERED_TEXT: Final = 8192

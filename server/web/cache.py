@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from .buffering import run_buffered
 
@@ -71,8 +71,9 @@ class ResponseCache:
 
     The key is the release, path, query string, ``Accept`` and ``Accept-Encoding``; a
     request with ``Cache-Control: no-cache`` (or ``Pragma``), a conditional request, or a
-    path the predicate refuses goes to the application. Only 200 answers
-    without cookies are kept; a replay carries ``ESCP-Cache: hit``.
+    path the predicate refuses goes to the application. Only 200 answers without cookies
+    whose Cache-Control allows a shared cache to keep them are kept (not ``no-store``,
+    ``no-cache`` or ``private``); a replay carries ``ESCP-Cache: hit``.
     """
 
     def __init__(
@@ -103,7 +104,7 @@ class ResponseCache:
             return [body]
         status, headers, body = run_buffered(self.app, environ)
         start_response(status, headers)
-        if status.startswith("200") and not any(h.lower() == "set-cookie" for h, _ in headers):
+        if status.startswith("200") and _storable(headers):
             self.entries.put(key, (status, headers, body))
         return [body]
 
@@ -127,3 +128,24 @@ class ResponseCache:
 
 
 _Stored = tuple[str, list[tuple[str, str]], bytes]
+#: Cache-Control directives by which an answer forbids a shared cache to replay it.
+_UNSTORABLE: Final = frozenset({"no-store", "no-cache", "private"})
+
+
+def _storable(headers: list[tuple[str, str]]) -> bool:
+    """Tell whether an answer may be replayed: no cookie, and its Cache-Control allows it.
+
+    >>> _storable([("Cache-Control", "public, max-age=600")]), _storable([])
+    (True, True)
+    >>> _storable([("Cache-Control", "no-store")]), _storable([("Set-Cookie", "a=b")])
+    (False, False)
+    """
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie":
+            return False
+        if lowered == "cache-control" and any(
+            part.split("=", 1)[0].strip().lower() in _UNSTORABLE for part in value.split(",")
+        ):
+            return False
+    return True

@@ -27,6 +27,7 @@ import pytest
 from loads import Load
 from nginx import Nginx, start_nginx
 from servers import Server, data_dir, start_app_server, start_oxigraph
+from sparql_texts import VOLATILE
 
 from bench.procs import tree
 from server.build.info import CURRENT, SERVED_BY, BuildInfo
@@ -62,6 +63,11 @@ LOAD: list[tuple[str, dict[str, str]]] = [
     ("/health", {}),
     (PAGE, {"Accept": "text/turtle"}),
 ]
+#: A SPARQL GET no other check sends (the cache outlives each check), and a volatile one.
+SPARQL_REPEATED = "/sparql?query=" + quote(
+    "SELECT ?c WHERE { ?c a <https://w3id.org/escp4i/def#Cluster> } ORDER BY ?c LIMIT 7"
+)
+SPARQL_VOLATILE = "/sparql?query=" + quote(VOLATILE)
 #: Repeats of one request that nginx must answer without asking an instance.
 REPEATS = 20
 #: What a release says about when it was built: all two builds of one commit may differ in.
@@ -268,10 +274,36 @@ def check_repeat_is_a_cache_hit(cluster: Cluster) -> None:
         after,
         turtle.headers["X-Cache-Status"],
     )
+    check_sparql_repeat_is_a_cache_hit(cluster)
     # An answer without Cache-Control is never stored: each /health reaches an instance.
     healths = [_get(cluster.proxy.url, "/health", {}) for _ in range(2)]
     assert [h.headers["X-Cache-Status"] for h in healths] == ["MISS", "MISS"]
     assert all(_wait_logged(cluster, h.request_id) for h in healths)
+
+
+def check_sparql_repeat_is_a_cache_hit(cluster: Cluster) -> None:
+    """A SPARQL GET answer is stored and revalidated as a page is; a volatile one never."""
+    headers = {"Accept": JSON_RESULTS}
+    first = _get(cluster.proxy.url, SPARQL_REPEATED, headers)
+    assert first.status == 200 and first.headers["X-Cache-Status"] == "MISS"
+    assert "public" in first.headers["Cache-Control"] and first.headers["ETag"]
+    assert _wait_logged(cluster, first.request_id), "the first query reached no instance"
+    repeats = [_get(cluster.proxy.url, SPARQL_REPEATED, headers) for _ in range(REPEATS)]
+    assert [r.headers["X-Cache-Status"] for r in repeats] == ["HIT"] * REPEATS
+    assert all(r.body == first.body for r in repeats)
+    tagged = {**headers, "If-None-Match": first.headers["ETag"]}
+    revalidated = _get(cluster.proxy.url, SPARQL_REPEATED, tagged)
+    assert revalidated.status == 304
+    time.sleep(0.5)  # let a late log line land before looking
+    for reply in (*repeats, revalidated):
+        assert not _logged(cluster, reply.request_id), "a cached query reached an instance"
+    # RAND() and STRUUID() change per run: every request runs on an instance.
+    volatile = [_get(cluster.proxy.url, SPARQL_VOLATILE, headers) for _ in range(3)]
+    assert [v.status for v in volatile] == [200] * 3
+    assert [v.headers["X-Cache-Status"] for v in volatile] == ["MISS"] * 3
+    assert len({v.body for v in volatile}) == 3
+    assert all(_wait_logged(cluster, v.request_id) for v in volatile)
+    log.info("SPARQL through nginx: %d repeats HIT, a 304, 3 volatile queries all run", REPEATS)
 
 
 def check_reload_has_no_5xx(cluster: Cluster, release: BuildInfo) -> None:

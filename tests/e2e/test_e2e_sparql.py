@@ -21,6 +21,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from rdflib.query import Result
 from servers import Server, data_dir, start_app_server, start_oxigraph
 from sources import partnership_rows
+from sparql_texts import RUNAWAY
 from SPARQLWrapper import CSV, GET, JSON, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
@@ -45,10 +46,6 @@ ASK_ONTOLOGY = (
     "ASK { <https://w3id.org/escp4i/def#Partnership> a <http://www.w3.org/2002/07/owl#Class> }"
 )
 CONSTRUCT = "CONSTRUCT WHERE { <https://w3id.org/escp4i/id/partnership/adpack> ?p ?o }"
-#: Runs for hours: five copies of every triple, joined with nothing, and sorted.
-RUNAWAY = (
-    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o } ORDER BY ?a ?f ?k ?o"
-)
 TIMEOUT = 1.5
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sparql_texts import RUNAWAY
 from werkzeug.test import TestResponse
 
 from server.store import jobs, workers
@@ -26,9 +27,6 @@ PREFIXES = "PREFIX escp: <https://w3id.org/escp4i/def#>\n"
 SELECT = PREFIXES + "SELECT ?p WHERE { ?p a escp:Partnership } ORDER BY ?p"
 ASK = PREFIXES + "ASK { ?p a escp:Partnership }"
 CONSTRUCT = "CONSTRUCT WHERE { <https://w3id.org/escp4i/id/partnership/adpack> ?p ?o }"
-RUNAWAY = (
-    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o } ORDER BY ?a ?f ?k ?o"
-)
 #: Headers that differ per request whichever path answers.
 PER_REQUEST = {"X-Request-ID", "Date"}
 

@@ -19,6 +19,7 @@ from rdflib.namespace import RDF, VOID
 from rdflib.query import Result, ResultRow
 from servers import Server, start_oxigraph
 from sources import partnership_rows
+from sparql_texts import RUNAWAY
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
@@ -49,10 +50,6 @@ ASK_DATA = PREFIXES + "ASK { <https://w3id.org/escp4i/id/partnership/adpack> a e
 ASK_ONTOLOGY = PREFIXES + "ASK { escp:Partnership a owl:Class }"
 CONSTRUCT = "CONSTRUCT WHERE { <https://w3id.org/escp4i/id/partnership/adpack> ?p ?o }"
 GRAPHS_QUERY = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-#: Runs for hours: five copies of every triple, joined with nothing, and sorted.
-RUNAWAY = (
-    "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o } ORDER BY ?a ?f ?k ?o"
-)
 
 SOLUTION_TYPES = {
     "application/sparql-results+json": "json",

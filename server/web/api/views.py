@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from server.build import searchindex
 from server.catalog import NamedQuery, Parameter
 from server.errors import BadGatewayError, NotFoundError
+from server.web.freshness import release_pages
 from server.web.negotiation import (
     CSV_RESULTS,
     HTML,
@@ -30,6 +31,8 @@ from .openapi import openapi_document
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__)
+# Named queries answer from the release alone: any cache may keep their answers.
+release_pages(bp)
 
 #: A plain JSON array of records, one object per row: what a web developer wants.
 RECORDS: Final = Offer("application/json", "records", extension="json")

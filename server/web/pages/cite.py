@@ -18,10 +18,10 @@ from flask import Blueprint, Response, render_template
 from markupsafe import Markup
 
 from server.errors import NotFoundError
+from server.web.freshness import CACHE_CONTROL
 from server.web.state import get_state, per_release
 
 from . import jsonld
-from .deref import CACHE_CONTROL
 from .jsonld import DatasetFacts
 
 log = logging.getLogger(__name__)

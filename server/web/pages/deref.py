@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Final
 
 from flask import Response, request
@@ -16,6 +13,7 @@ from server.build.info import LICENSE, BuildInfo
 from server.errors import NotAcceptableError, NotFoundError
 from server.store.backend import Backend
 from server.vocab import path_to_iri
+from server.web.freshness import CACHE_CONTROL, entity_tag
 from server.web.negotiation import PAGES, Offer, choose, content_type
 
 from .resource import exists
@@ -24,8 +22,6 @@ log = logging.getLogger(__name__)
 
 #: Document suffixes, one per page format: ``.ttl .html .nt .jsonld .rdf``.
 SUFFIXES: Final = {offer.extension: offer for offer in PAGES if offer.extension}
-CACHE_SECONDS: Final = 600
-CACHE_CONTROL: Final = f"public, max-age={CACHE_SECONDS}"
 EXPOSED: Final = "Content-Location, ETag, Link, Vary"
 
 
@@ -94,8 +90,7 @@ def etag(info: BuildInfo, target: Target, offer: Offer) -> str:
     >>> tag == etag(info, Target("i", "/id/x"), TURTLE), len(tag)
     (True, 34)
     """
-    seed = "\0".join((_code_version(), info.content_hash, target.path, offer.media_type))
-    return '"' + hashlib.sha256(seed.encode()).hexdigest()[:32] + '"'
+    return entity_tag(info.content_hash, target.path, offer.media_type)
 
 
 def not_modified(tag: str) -> bool:
@@ -149,11 +144,3 @@ _FORMAT_NAMES: Final = {
     "nq": "N-Quads",
     "trig": "TriG",
 }
-
-
-@functools.cache  # reading package metadata costs ~1.4 ms, on every page otherwise
-def _code_version() -> str:
-    try:
-        return metadata.version("escp4i-kg")
-    except metadata.PackageNotFoundError:
-        return "0"

@@ -18,6 +18,7 @@ from flask import (
 
 from server.errors import NotFoundError
 from server.vocab import iri_to_path
+from server.web.freshness import CACHE_SECONDS
 from server.web.negotiation import HTML, Offer
 from server.web.state import get_state, per_release
 
@@ -96,7 +97,7 @@ def dump(name: str) -> Response:
         mimetype=record.get("compress_format") or record["media_type"],
         etag=record["sha256"],
         conditional=True,
-        max_age=deref.CACHE_SECONDS,
+        max_age=CACHE_SECONDS,
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

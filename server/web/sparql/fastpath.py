@@ -47,9 +47,10 @@ class SparqlFastPath:
         runner = QueryRunner.of(self.flask_app)
         formats = formats_for(str(environ.get("HTTP_ACCEPT", "")))
         fresh = asks_fresh(environ)
+        operation = Operation(query, Dataset())
         try:
             answer = runner.run(
-                Operation(query, Dataset()),
+                operation,
                 formats,
                 client=str(environ.get("REMOTE_ADDR") or "-"),
                 fresh=fresh,
@@ -64,6 +65,7 @@ class SparqlFastPath:
             ("Content-Type", content_type(offer)),
             ("Content-Length", str(len(answer.body))),
             *_COMMON,
+            *runner.cache_headers(operation, formats),
         ]
         if answer.rows is not None:
             headers.append((ROWS_HEADER, str(answer.rows)))
@@ -76,9 +78,12 @@ def _plain_query(environ: WSGIEnvironment) -> str | None:
     """Return the query of a ``GET /sparql`` whose only parameter is one non-empty ``query``.
 
     Anything else (another method or parameter, a format name, graphs, a bad encoding, an
-    empty query) is Flask's to answer, with the same result as before this path existed.
+    empty query, a conditional request) is Flask's to answer, with the same result as before
+    this path existed.
     """
     if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql":
+        return None
+    if "HTTP_IF_NONE_MATCH" in environ:
         return None
     text = str(environ.get("QUERY_STRING", ""))
     if not text.isascii():  # raw bytes: Werkzeug's decoding of them decides

@@ -38,11 +38,12 @@ from server.store.jobs import (
     TooManyRowsError,
     WorkerCrashedError,
 )
-from server.store.screen import screen
+from server.store.screen import is_volatile, screen
 from server.store.workers import WorkerPool, find_malloc, shared_pool
 from server.vocab import FAMILIES, PREFIXES, family_namespace
 from server.web import metrics
 from server.web.cache import AnswerCache
+from server.web.freshness import CACHE_CONTROL, NO_STORE, entity_tag
 from server.web.negotiation import GRAPHS, SOLUTIONS, Offer, choose, requested_name
 from server.web.state import STATE, State
 
@@ -173,13 +174,19 @@ class QueryRunner:
                 max_rows=limits.max_rows,
                 prefixes=_prefixes(state.base_iri),
             )
-            # The release is immutable: an answer is good until the release changes.
-            key = _cache_key(job, state.backend.info.release)
+            # The release is immutable: an answer is good until the release changes,
+            # unless the query asks for the time, a random number or a new identifier.
+            key = (
+                None
+                if is_volatile(operation.query)
+                else _cache_key(job, state.backend.info.release)
+            )
             answers = self.answers()
-            cached = None if fresh else answers.get(key)
-            _counter(
-                metrics.CACHE, cache="answer", result="miss" if cached is None else "hit"
-            ).inc()
+            cached = None if fresh or key is None else answers.get(key)
+            if key is not None:
+                _counter(
+                    metrics.CACHE, cache="answer", result="miss" if cached is None else "hit"
+                ).inc()
             if cached is not None:
                 _counter(metrics.QUERIES, outcome="cached").inc()
                 return cached
@@ -187,7 +194,8 @@ class QueryRunner:
             with self.budgets.admit(client):
                 answer = self._answer(state, job, operation)
             _counter(metrics.QUERIES, outcome="answered").inc()
-            answers.put(key, answer)
+            if key is not None:
+                answers.put(key, answer)
             return answer
         except SyntaxError as exc:
             metrics.QUERIES.labels(outcome="refused").inc()
@@ -220,6 +228,30 @@ class QueryRunner:
                 f"the query engine stopped on this query ({exc}); it may need more memory than "
                 "the limit allows. The engine has been restarted for the next query."
             ) from exc
+
+    def cache_headers(self, operation: Operation, formats: Formats) -> tuple[tuple[str, str], ...]:
+        """Return what HTTP caches may do with a GET answer of this operation.
+
+        An answer is fixed by the release, the query, its graphs and the formats negotiated,
+        so it is public for as long as a page, with a strong tag of those, and a client that
+        holds the tag needs no new run. A volatile query's answer is never stored. (A remote
+        engine that does not say which release it holds gets no tag; its queries fail today.)
+        """
+        if is_volatile(operation.query):
+            return (("Cache-Control", NO_STORE),)
+        release = self.state.backend.info.content_hash
+        if not release:
+            return ()
+        tag = entity_tag(
+            release,
+            operation.query,
+            " ".join(operation.dataset.default_graphs),
+            " ".join(operation.dataset.named_graphs),
+            formats.solutions.media_type if formats.solutions else "",
+            formats.graph.media_type if formats.graph else "",
+            str(self.limits.max_rows),
+        )
+        return (("Cache-Control", CACHE_CONTROL), ("ETag", tag))
 
     def answers(self) -> AnswerCache[Answer]:
         """Return the answer cache of the release served, made on first use."""

@@ -55,10 +55,19 @@ def endpoint() -> Response:
         return _describe()
     runner = QueryRunner.of(current_app)
     formats = _formats()
+    # POST answers are not cacheable (RFC 9110 §9.3.3 allows it only with Content-Location).
+    cache = runner.cache_headers(operation, formats) if request.method != "POST" else ()
+    tag = dict(cache).get("ETag")
+    if tag is not None and request.if_none_match.contains(tag.strip('"')):
+        # The tag names this release's answer to this very operation: nothing to run.
+        response = Response(status=304, headers=cache)
+        del response.headers["Content-Type"]
+        response.vary.add("Accept")
+        return response
     fresh = asks_fresh(request.environ)
     answer = runner.run(operation, formats, client=request.remote_addr or "-", fresh=fresh)
     offer = formats.offer(answer.form) or _negotiate(_offers(answer.form))
-    response = Response(answer.body, content_type=content_type(offer))
+    response = Response(answer.body, content_type=content_type(offer), headers=cache)
     response.vary.add("Accept")
     if answer.rows is not None:
         response.headers[ROWS_HEADER] = str(answer.rows)
@@ -70,8 +79,9 @@ def endpoint() -> Response:
 def _finish(response: Response) -> Response:
     for name, value in CORS_HEADERS:
         response.headers[name] = value
-    # Results may come gzipped or not (server.web.compress): say so even when they are not.
-    if response.status_code not in (204, 304):
+    # Results may come gzipped or not (server.web.compress): say so even when they are not,
+    # and on a 304 too, which carries the Vary of the answer it stands for (RFC 9110 §15.4.5).
+    if response.status_code != 204:
         response.vary.add("Accept-Encoding")
     return response
 
