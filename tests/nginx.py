@@ -14,7 +14,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 from urllib.parse import urlsplit
+
+# By its package path: the benchmark imports this module as tests.nginx.
+from tests.servers import free_port
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 TEMPLATE: Final = ROOT / "deploy" / "nginx.conf.template"
@@ -110,7 +112,7 @@ def start_nginx(upstreams: Sequence[str], *, cache_mb: int = 256) -> Nginx:
     """Run nginx over the instances on a free 127.0.0.1 port until it answers."""
     if not Path(NGINX).exists():
         raise RuntimeError(f"{NGINX} is missing: run `./run e2e-deps` (Debian's nginx)")
-    port = _free_port()
+    port = free_port()
     prefix = Path(tempfile.mkdtemp(prefix="nginx-"))
     try:
         command, user = _prepare(prefix, upstreams, port=port, cache_mb=cache_mb)
@@ -168,13 +170,6 @@ def _host_port(url: str) -> str:
     if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
         raise ValueError(f"upstreams are loopback host:port URLs, not {url}")
     return f"{parts.hostname}:{parts.port}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_until_ready(proxy: Nginx) -> None:

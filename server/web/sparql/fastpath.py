@@ -59,7 +59,10 @@ class SparqlFastPath:
             environ[FAILED] = exc
             return self.app(environ, start_response)
         offer = formats.offer(answer.form)
-        if offer is None:  # not expected (the cache key holds the formats): Flask negotiates
+        if offer is None:
+            # Unreachable while the job carries the formats (the query process refuses a
+            # form with none); were it reached, the client gets the 406 the endpoint gives.
+            environ[FAILED] = formats.refusal(answer.form)
             return self.app(environ, start_response)
         headers = [
             ("Content-Type", content_type(offer)),
