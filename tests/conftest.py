@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,24 @@ from server.vocab import DEFAULT_BASE_IRI
 from server.web.factory import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
+_OWN_DATA_DIR = "escp4i-tests-data-"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every app a test makes without a data folder at an empty one, not at ``var/``.
+
+    CI's clean clone has no ``var/``; a developer's has the last build, whose search index an
+    app over a remote engine would then use (a Virtuoso test passed or failed by it).
+    """
+    if "ESCP_DATA_DIR" not in os.environ:
+        os.environ["ESCP_DATA_DIR"] = tempfile.mkdtemp(prefix=_OWN_DATA_DIR)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = os.environ.get("ESCP_DATA_DIR", "")
+    if Path(folder).name.startswith(_OWN_DATA_DIR):
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ["ESCP_DATA_DIR"]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from reuse import DIFFERS, ENGINES, ROOT, TOO_SLOW, Engine, start_engine
+from reuse import DIFFERS, ENGINES, ROOT, TOO_SLOW, VARIES, Engine, start_engine
 
 from server.build.info import BuildInfo
 from server.settings import DEFAULTS
@@ -67,6 +67,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = differs.get(name) or differs.get(f"{name}[{bare}]")
         if reason:
             item.add_marker(pytest.mark.xfail(reason=f"{engine}: {reason}", strict=True))
+        varies = VARIES.get(engine, {}).get(f"{name}[{bare}]")
+        if varies:
+            item.add_marker(pytest.mark.xfail(reason=f"{engine}, some runs: {varies}"))
         kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

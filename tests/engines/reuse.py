@@ -93,10 +93,8 @@ DIFFERS: Mapping[str, Mapping[str, str]] = {
         "test_post_sparql_query_in_latin1_returns_415": "its SPARQL refuses non-ASCII variables",
         f"{_SAME_ANSWER}[clusters]": "its compiler refuses a valid GROUP BY (SP031), a 400",
         f"{_SAME_ANSWER}[lineage]": "its compiler fails on the query (SQ156 Bad dfe), a 500",
-        f"{_SAME_ANSWER}[conflicting-figures]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[key-figures]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[partnerships-per-target-market]": "different answers",
-        f"{_SAME_ANSWER}[partnerships-sharing-members]": "GROUP_CONCAT in another order",
+        f"{_SAME_ANSWER}[key-figures]": "it divides integers as integers: coverage 61, not 61.5",
+        f"{_SAME_ANSWER}[partnerships-per-target-market]": "it gives booleans as 0 and 1",
         f"{_SAME_ANSWER}[search]": "its string functions do not fold accents ('pôle' ≠ 'Pole')",
         "test_dataset_page_shows_release_dumps_and_validation": _NO_BUILD,
         "test_validation_report_is_published_as_html_and_turtle": _NO_BUILD,
@@ -106,13 +104,18 @@ DIFFERS: Mapping[str, Mapping[str, str]] = {
         _POINTS: "its syntax errors read 'line N:', not 'at N:M'",
         "test_named_graph_uri_restricts_the_named_graphs": "no FROM NAMED: a 400 naming the limit",
         "test_default_graph_uri_alone_leaves_no_named_graphs": "GRAPH under FROM hangs: a 400",
-        f"{_SAME_ANSWER}[conflicting-figures]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[key-figures]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[lineage]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[partnerships]": "different answers from the embedded store",
-        f"{_SAME_ANSWER}[partnerships-sharing-members]": "GROUP_CONCAT in another order",
+        f"{_SAME_ANSWER}[key-figures]": "86 rows, not 23: coverage over 100 % (106.7, 120)",
+        f"{_SAME_ANSWER}[lineage]": "no shared clusters gives '', where Oxigraph leaves it unbound",
         "test_dataset_page_shows_release_dumps_and_validation": _NO_BUILD,
         "test_validation_report_is_published_as_html_and_turtle": _NO_BUILD,
+    },
+}
+#: Reused tests an engine fails in some runs and not others: non-strict xfails, which say
+#: each time whether the difference showed.
+VARIES: Mapping[str, Mapping[str, str]] = {
+    "comunica": {
+        # Seen failing alone, three runs of three, and passing after the other named queries.
+        f"{_SAME_ANSWER}[partnerships]": "its members column held funding-type IRIs, not counts",
     },
 }
 #: Reused tests not run on an engine because they take too long there (seconds a page).
