@@ -93,6 +93,7 @@ DIFFERS: Mapping[str, Mapping[str, str]] = {
         "test_post_sparql_query_in_latin1_returns_415": "its SPARQL refuses non-ASCII variables",
         f"{_SAME_ANSWER}[clusters]": "its compiler refuses a valid GROUP BY (SP031), a 400",
         f"{_SAME_ANSWER}[lineage]": "its compiler fails on the query (SQ156 Bad dfe), a 500",
+        # Known upstream: openlink/virtuoso-opensource#475 (open since 2015).
         f"{_SAME_ANSWER}[key-figures]": "it divides integers as integers: coverage 61, not 61.5",
         f"{_SAME_ANSWER}[partnerships-per-target-market]": "it gives booleans as 0 and 1",
         f"{_SAME_ANSWER}[search]": "its string functions do not fold accents ('pôle' ≠ 'Pole')",
