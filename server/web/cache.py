@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 from .buffering import run_buffered
@@ -114,8 +114,7 @@ class ResponseCache:
         path = environ.get("PATH_INFO", "")
         if not self.cacheable(path):
             return None
-        control = environ.get("HTTP_CACHE_CONTROL", "") + environ.get("HTTP_PRAGMA", "")
-        if "no-cache" in control or "HTTP_IF_NONE_MATCH" in environ:
+        if asks_fresh(environ) or "HTTP_IF_NONE_MATCH" in environ:
             return None
         return (
             self.release(),
@@ -132,6 +131,37 @@ _Stored = tuple[str, list[tuple[str, str]], bytes]
 _UNSTORABLE: Final = frozenset({"no-store", "no-cache", "private"})
 
 
+def directives(value: str) -> set[str]:
+    """Return the directive names of a Cache-Control or Pragma value, lower-cased.
+
+    >>> sorted(directives('max-age=0, No-Cache="set-cookie"'))
+    ['max-age', 'no-cache']
+    >>> directives("")
+    set()
+    """
+    return {part.split("=", 1)[0].strip().lower() for part in value.split(",")} - {""}
+
+
+def has_no_cache(value: str) -> bool:
+    """Tell whether a Cache-Control or Pragma value has the ``no-cache`` directive.
+
+    Read directly: Werkzeug's full parse of the header cost more than the rest of the check.
+
+    >>> has_no_cache("no-cache"), has_no_cache('max-age=0, No-Cache="set-cookie"')
+    (True, True)
+    >>> has_no_cache(""), has_no_cache("no-store, x-no-cache-please")
+    (False, False)
+    """
+    return "no-cache" in value.lower() and "no-cache" in directives(value)
+
+
+def asks_fresh(environ: Mapping[str, object]) -> bool:
+    """Tell whether a request's ``Cache-Control`` or ``Pragma`` says ``no-cache``."""
+    return has_no_cache(str(environ.get("HTTP_CACHE_CONTROL", ""))) or has_no_cache(
+        str(environ.get("HTTP_PRAGMA", ""))
+    )
+
+
 def _storable(headers: list[tuple[str, str]]) -> bool:
     """Tell whether an answer may be replayed: no cookie, and its Cache-Control allows it.
 
@@ -144,8 +174,6 @@ def _storable(headers: list[tuple[str, str]]) -> bool:
         lowered = name.lower()
         if lowered == "set-cookie":
             return False
-        if lowered == "cache-control" and any(
-            part.split("=", 1)[0].strip().lower() in _UNSTORABLE for part in value.split(",")
-        ):
+        if lowered == "cache-control" and not _UNSTORABLE.isdisjoint(directives(value)):
             return False
     return True

@@ -43,6 +43,11 @@ def entity_tag(*parts: str) -> str:
     return '"' + hashlib.sha256(seed.encode()).hexdigest()[:32] + '"'
 
 
+def not_modified(tag: str) -> bool:
+    """Tell whether the client's ``If-None-Match`` already names this representation."""
+    return request.if_none_match.contains(tag.strip('"'))
+
+
 def release_pages(bp: Blueprint, *, except_endpoints: frozenset[str] = frozenset()) -> None:
     """Make every successful GET answer of a blueprint cacheable and conditional."""
 

@@ -93,11 +93,6 @@ def etag(info: BuildInfo, target: Target, offer: Offer) -> str:
     return entity_tag(info.content_hash, target.path, offer.media_type)
 
 
-def not_modified(tag: str) -> bool:
-    """Tell whether the client's ``If-None-Match`` already names this representation."""
-    return request.if_none_match.contains(tag.strip('"'))
-
-
 def finish(
     response: Response,
     target: Target,

@@ -18,7 +18,7 @@ from flask import (
 
 from server.errors import NotFoundError
 from server.vocab import iri_to_path
-from server.web.freshness import CACHE_SECONDS
+from server.web.freshness import CACHE_SECONDS, not_modified
 from server.web.negotiation import HTML, Offer
 from server.web.state import get_state, per_release
 
@@ -70,7 +70,7 @@ def validation(suffix: str = "") -> Response:
     target = deref.Target(state.base_iri + "validation", "/validation", suffix or None)
     offer = deref.negotiate(target)
     tag = deref.etag(info, target, offer)
-    if deref.not_modified(tag):
+    if not_modified(tag):
         return deref.finish(Response(status=304), target, offer, tag)
     triples = report_triples(info)
     if offer.rdf is None:
@@ -146,7 +146,7 @@ def _serve(path: str) -> Response:
     target = deref.locate(backend, path, base)
     offer = deref.negotiate(target)
     tag = deref.etag(backend.info, target, offer)
-    if deref.not_modified(tag):
+    if not_modified(tag):
         return deref.finish(Response(status=304), target, offer, tag)
     doc = document(backend, target.iri, base)
     if offer.rdf is not None:

@@ -19,10 +19,11 @@ from flask import Flask
 
 from server.errors import AppError
 from server.store.backend import Dataset
+from server.web.cache import asks_fresh
 from server.web.negotiation import content_type
 
 from .protocol import Operation
-from .runner import CORS_HEADERS, MAX_ROWS_HEADER, ROWS_HEADER, QueryRunner, asks_fresh, formats_for
+from .runner import CORS_HEADERS, MAX_ROWS_HEADER, ROWS_HEADER, QueryRunner, formats_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -176,11 +176,7 @@ class QueryRunner:
             )
             # The release is immutable: an answer is good until the release changes,
             # unless the query asks for the time, a random number or a new identifier.
-            key = (
-                None
-                if is_volatile(operation.query)
-                else _cache_key(job, state.backend.info.release)
-            )
+            key = self.identity(operation, formats)
             answers = self.answers()
             cached = None if fresh or key is None else answers.get(key)
             if key is not None:
@@ -229,21 +225,18 @@ class QueryRunner:
                 "the limit allows. The engine has been restarted for the next query."
             ) from exc
 
-    def cache_headers(self, operation: Operation, formats: Formats) -> tuple[tuple[str, str], ...]:
-        """Return what HTTP caches may do with a GET answer of this operation.
+    def identity(self, operation: Operation, formats: Formats) -> tuple[str, ...] | None:
+        """Return what fixes an answer: the release, the operation, the formats, the row cap.
 
-        An answer is fixed by the release, the query, its graphs and the formats negotiated,
-        so it is public for as long as a page, with a strong tag of those, and a client that
-        holds the tag needs no new run. A volatile query's answer is never stored. (A remote
-        engine that does not say which release it holds gets no tag; its queries fail today.)
+        The answer cache keys on it and the ETag hashes it. None for a volatile query (NOW,
+        RAND, UUID, STRUUID), whose answer no cache may keep.
         """
         if is_volatile(operation.query):
-            return (("Cache-Control", NO_STORE),)
-        release = self.state.backend.info.content_hash
-        if not release:
-            return ()
-        tag = entity_tag(
-            release,
+            return None
+        state = self.state
+        return (
+            state.backend.info.content_hash,
+            state.base_iri,
             operation.query,
             " ".join(operation.dataset.default_graphs),
             " ".join(operation.dataset.named_graphs),
@@ -251,7 +244,21 @@ class QueryRunner:
             formats.graph.media_type if formats.graph else "",
             str(self.limits.max_rows),
         )
-        return (("Cache-Control", CACHE_CONTROL), ("ETag", tag))
+
+    def cache_headers(self, operation: Operation, formats: Formats) -> tuple[tuple[str, str], ...]:
+        """Return what HTTP caches may do with a GET answer of this operation.
+
+        An answer is fixed by its :meth:`identity`, so it is public for as long as a page,
+        with a strong tag of that identity, and a client that holds the tag needs no new
+        run. A volatile query's answer is never stored. (A remote engine that does not say
+        which release it holds gets no tag; its queries fail today.)
+        """
+        identity = self.identity(operation, formats)
+        if identity is None:
+            return (("Cache-Control", NO_STORE),)
+        if not identity[0]:
+            return ()
+        return (("Cache-Control", CACHE_CONTROL), ("ETag", entity_tag(*identity)))
 
     def answers(self) -> AnswerCache[Answer]:
         """Return the answer cache of the release served, made on first use."""
@@ -313,41 +320,6 @@ def position(message: str) -> dict[str, int]:
         return {}
     numbers = [int(g) for g in match.groups() if g is not None]
     return {"line": numbers[0], "column": numbers[1]}
-
-
-def asks_fresh(environ: Mapping[str, object]) -> bool:
-    """Tell whether a request's ``Cache-Control`` or ``Pragma`` says ``no-cache``."""
-    return has_no_cache(str(environ.get("HTTP_CACHE_CONTROL", ""))) or has_no_cache(
-        str(environ.get("HTTP_PRAGMA", ""))
-    )
-
-
-def has_no_cache(value: str) -> bool:
-    """Tell whether a Cache-Control or Pragma value has the ``no-cache`` directive.
-
-    Read directly: Werkzeug's full parse of the header cost more than the rest of the check.
-
-    >>> has_no_cache("no-cache"), has_no_cache('max-age=0, No-Cache="set-cookie"')
-    (True, True)
-    >>> has_no_cache(""), has_no_cache("no-store, x-no-cache-please")
-    (False, False)
-    """
-    if "no-cache" not in value.lower():
-        return False
-    return any(part.split("=", 1)[0].strip().lower() == "no-cache" for part in value.split(","))
-
-
-def _cache_key(job: Job, release: str) -> tuple[object, ...]:
-    return (
-        release,
-        job.query,
-        tuple(job.default_graphs),
-        tuple(job.named_graphs),
-        job.base_iri,
-        job.solutions,
-        job.graph,
-        job.max_rows,
-    )
 
 
 @functools.cache

@@ -8,6 +8,8 @@ from typing import Final
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
+from server.web.cache import asks_fresh
+from server.web.freshness import not_modified
 from server.web.negotiation import (
     GRAPHS,
     HTML,
@@ -29,7 +31,6 @@ from .runner import (
     ROWS_HEADER,
     Formats,
     QueryRunner,
-    asks_fresh,
     formats_for,
     negotiate,
 )
@@ -58,7 +59,7 @@ def endpoint() -> Response:
     # POST answers are not cacheable (RFC 9110 §9.3.3 allows it only with Content-Location).
     cache = runner.cache_headers(operation, formats) if request.method != "POST" else ()
     tag = dict(cache).get("ETag")
-    if tag is not None and request.if_none_match.contains(tag.strip('"')):
+    if tag is not None and not_modified(tag):
         # The tag names this release's answer to this very operation: nothing to run.
         response = Response(status=304, headers=cache)
         del response.headers["Content-Type"]
