@@ -311,6 +311,7 @@ def _bench_scale(
                     "scale": scale,
                     "server": server.name,
                     "ready_s": round(server.ready_s, 3),
+                    **({"warm_s": round(server.warm_s, 2)} if server.warm_s is not None else {}),
                     "idle_rss_mb": round(server.rss_mb(), 1),
                     "idle_pss_mb": round(server.pss_mb(), 1),
                 }
@@ -491,12 +492,13 @@ def _summary(report: Report) -> list[str]:
         if s["scale"] == 1 and s["server"] == "product" and "idle_rss_mb" in s:
             checks.append(
                 (
-                    f"idle RSS < 150 MB: {s['idle_rss_mb']} MB, summed over the process tree "
+                    f"idle RSS < 150 MB: {s['idle_rss_mb']} MB once warm, summed over the tree "
                     f"(PSS, shared pages counted once: {s.get('idle_pss_mb')} MB)",
                     float(str(s["idle_rss_mb"])) < 150,
                 )
             )
-            checks.append((f"ready < 2 s ({s['ready_s']} s)", float(str(s["ready_s"])) < 2))
+            warmed = f"; its pages warmed {s['warm_s']} s after start" if "warm_s" in s else ""
+            checks.append((f"ready < 2 s ({s['ready_s']} s{warmed})", float(str(s["ready_s"])) < 2))
     for entry in report.loads:
         # The scale's store load; the search index's build is an entry of its own, no rate.
         if entry["scale"] == 1000 and entry.get("rate") is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -31,6 +32,8 @@ class Server:
     url: str
     proc: subprocess.Popen[bytes]
     ready_s: float
+    #: Seconds from start until its processes had warmed their pages (the product only).
+    warm_s: float | None = None
 
     def rss_mb(self) -> float:
         """Resident memory of the process and all its descendants, in MB.
@@ -108,7 +111,26 @@ def product(
     name = "product→oxigraph" if env.get("ESCP_BACKEND") == "sparql" else "product"
     if server:
         name += f" ({server})"
-    return start(name, argv, f"http://127.0.0.1:{port}/health", env)
+    started = time.monotonic()
+    up = start(name, argv, f"http://127.0.0.1:{port}/health", env)
+    up.warm_s = _wait_warm(up.url + "/health", started)
+    return up
+
+
+def _wait_warm(health: str, started: float, *, seconds: float = 300.0) -> float:
+    """Wait until /health says the pages are warmed, 10 answers in a row (one per worker
+    is not known: the answers come from any of them); return the seconds since start."""
+    deadline = time.monotonic() + seconds
+    in_a_row = 0
+    while in_a_row < 10:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{health} did not report warm pages within {seconds:g} s")
+        req = urllib.request.Request(health, headers={"Cache-Control": "no-cache"})  # noqa: S310
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback URL
+            warm = bool(json.load(resp).get("pages_warmed"))
+        in_a_row = in_a_row + 1 if warm else 0
+        time.sleep(0.02 if warm else 0.2)
+    return time.monotonic() - started
 
 
 def oxigraph(store_dir: Path) -> Server:

@@ -44,6 +44,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "RESPONSE_CACHE_MB": 64,
     # Serve the build data/current points at, swapping in place when `escp4i build` moves it.
     "FOLLOW_CURRENT": True,
+    # Render the pages made from whole-release lists at start and after a swap, in the
+    # background, so that no visitor waits for those lists (server/web/warm.py).
+    "WARM_PAGES": True,
     # Items per browse page, and per list on the landing page.
     "LIST_PAGE_SIZE": 100,
     # Proxy hops in front whose X-Forwarded-For/-Proto/-Host are believed (1 behind

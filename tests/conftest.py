@@ -23,13 +23,17 @@ _OWN_DATA_DIR = "escp4i-tests-data-"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point every app a test makes without a data folder at an empty one, not at ``var/``.
+    """Point every app a test makes without a data folder at an empty one, not at ``var/``;
+    turn off warming.
 
     CI's clean clone has no ``var/``; a developer's has the last build, whose search index an
     app over a remote engine would then use (a Virtuoso test passed or failed by it).
     """
     if "ESCP_DATA_DIR" not in os.environ:
         os.environ["ESCP_DATA_DIR"] = tempfile.mkdtemp(prefix=_OWN_DATA_DIR)
+    # Apps made in tests render no pages in the background, so that what a test counts is
+    # what its requests did; the servers of tests/servers.py turn it on again.
+    os.environ.setdefault("ESCP_WARM_PAGES", "false")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -92,6 +92,8 @@ def start_app_server(env: Mapping[str, str], *, args: Sequence[str] = ()) -> Ser
     """
     port = free_port()
     command = [str(BIN / "escp4i"), "serve", "--port", str(port), *args]
+    # As served for real: the pages made from whole-release lists are rendered at start.
+    env = {"ESCP_WARM_PAGES": "true", **env}
     return _start(command, env, f"http://127.0.0.1:{port}", ready="/health", any_status=False)
 
 

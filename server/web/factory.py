@@ -26,6 +26,7 @@ from .drain import DrainRefusedBodies
 from .errors import register_error_handlers
 from .state import STATE, State
 from .swap import FollowCurrent
+from .warm import warm
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, backend: Backend | No
     def _globals() -> dict[str, Any]:
         return {"release": app.extensions[STATE].backend.info, "nav_links": _nav_links(app)}
 
+    warm(app)
     return app
 
 

@@ -20,6 +20,12 @@ STATE: Final = "escp4i"
 
 T = TypeVar("T")
 _MEMO: Final = "escp4i.per_release"
+#: The answer cache of the query runner (``sparql.runner``).
+ANSWERS: Final = "escp4i.answers"
+#: The browse pages' narrowed and counted selections (``home.browse``).
+BROWSED: Final = "escp4i.browsed"
+#: The extensions that hold what was derived from the served release: a swap drops them.
+RELEASE_DERIVED: Final = (ANSWERS, _MEMO, BROWSED)
 _MEMO_LOCK: Final = threading.Lock()
 
 

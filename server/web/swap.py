@@ -26,7 +26,8 @@ from server.store.embedded import EmbeddedStore
 from server.store.workers import close_pool
 
 from . import metrics
-from .state import STATE, State
+from .state import RELEASE_DERIVED, STATE, State
+from .warm import warm
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -80,13 +81,14 @@ class FollowCurrent:
                 state, backend=backend, catalog=queries
             )
             # Answers of the old release are never asked for again: free them.
-            self.flask_app.extensions.pop("escp4i.answers", None)
-            self.flask_app.extensions.pop("escp4i.per_release", None)
+            for name in RELEASE_DERIVED:
+                self.flask_app.extensions.pop(name, None)
         metrics.RELEASE.labels(release=state.backend.info.release).set(0)
         metrics.RELEASE.labels(release=backend.info.release).set(1)
         log.info(
             "now serving release %s (was %s)", backend.info.release, state.backend.info.release
         )
+        warm(self.flask_app)
         timer = threading.Timer(GRACE, _retire, args=(state,))
         timer.daemon = True
         timer.start()

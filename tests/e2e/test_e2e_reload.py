@@ -103,11 +103,23 @@ def test_build_with_reload_under_load_serves_the_new_release_and_drops_nothing(
         assert swapped_after < 5.0
         # The old build is still on disk while a process may answer from it.
         assert Path(first.path).is_dir()
+        # Each of the 2 server processes rendered the list pages of both releases ahead.
+        assert _logged(site, f"release {first.release}: pages warmed", times=2, within=30)
+        assert _logged(site, f"release {new_release}: pages warmed", times=2, within=30)
         assert "Traceback" not in site.log.read_text(encoding="utf-8", errors="replace")
     finally:
         site.stop()
     # Once the server is gone, nothing serves either build any more.
     assert served_by(Path(first.path)) == []
+
+
+def _logged(site: Server, line: str, *, times: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if site.log.read_text(encoding="utf-8", errors="replace").count(line) >= times:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _current(out: Path) -> Path:

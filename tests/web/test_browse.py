@@ -8,6 +8,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from counting import CountingStore
 from flask import Flask
 from flask.testing import FlaskClient
 from htmlcheck import check_html
@@ -122,6 +123,59 @@ def test_landing_lists_everything_when_it_fits(client: FlaskClient, store: Embed
     assert link in html
 
 
+def _continuity_links(store: EmbeddedStore, generation: str | None) -> set[str]:
+    """Paths of the continuity links, or of those into one generation's partnerships."""
+    into = (
+        f"?s <{ESCP}toPartnership>/<{ESCP}generation> <{BASE}id/generation/escp-4i-{generation}> ."
+        if generation
+        else ""
+    )
+    result = store.query(f"SELECT ?s WHERE {{ ?s a <{ESCP}ContinuityLink> . {into} }}")
+    assert isinstance(result, ox.QuerySolutions)
+    return {iri_to_path(row["s"].value, BASE) for row in result}
+
+
+@pytest.mark.parametrize("generation", [None, "1", "2"])
+def test_continuity_pages_hold_every_link_once(
+    store: EmbeddedStore, generation: str | None
+) -> None:
+    expected = _continuity_links(store, generation)
+    size = 4
+    client = _app(store, size).test_client()
+    seen: list[str] = []
+    url: str | None = "/continuity-links" + (f"?generation={generation}" if generation else "")
+    while url:
+        resp = client.get(url, headers=HTML)
+        assert resp.status_code == 200, url
+        html = resp.get_data(as_text=True)
+        assert check_html(html) == []
+        rows = re.findall(r'<td><a href="(/id/continuity/[^"]+)"', html)
+        assert len(rows) <= size
+        seen += rows
+        following = re.search(r'<a href="([^"]+)" rel="next"', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    assert sorted(seen) == sorted(expected)
+    assert len(seen) == len(set(seen))
+    if not expected:  # no link leads into the first generation: a sentence says so
+        assert "No continuity link leads into the partnerships of this generation." in html
+    else:
+        assert '<a href="/api/queries/lineage.csv" type="text/csv">CSV</a>' in html
+
+
+def test_landing_shows_the_first_continuity_links_and_links_the_rest(
+    store: EmbeddedStore,
+) -> None:
+    links = len(_continuity_links(store, "2"))
+    size = 4
+    assert links > size  # else this test proves nothing
+    html = _app(store, size).test_client().get("/", headers=HTML).get_data(as_text=True)
+    listed = html.split('<ul class="continued">', 1)[1].split("</ul>", 1)[0]
+    assert listed.count("<li>") == size
+    assert f"Showing the first {size} of {links} continuity links" in html
+    link = f'<a href="/continuity-links?generation=2">Browse all {links} continuity links</a>'
+    assert link in html
+
+
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "", "9999999999", "٣"])
 def test_a_bad_page_number_is_a_400(client: FlaskClient, page: str) -> None:
     resp = client.get(f"/partnerships?page={page}")
@@ -130,7 +184,7 @@ def test_a_bad_page_number_is_a_400(client: FlaskClient, page: str) -> None:
     assert "page must be a whole number" in resp.get_json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries"])
+@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries", "/continuity-links"])
 @pytest.mark.parametrize("generation", ["x", "0", "3", "", "1.0", "first"])
 def test_a_bad_generation_is_a_400(client: FlaskClient, path: str, generation: str) -> None:
     resp = client.get(path, query_string={"generation": generation})
@@ -139,7 +193,7 @@ def test_a_bad_generation_is_a_400(client: FlaskClient, path: str, generation: s
     assert "generation must be one of 1, 2" in resp.get_json()["detail"]
 
 
-@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries"])
+@pytest.mark.parametrize("path", ["/partnerships", "/clusters", "/countries", "/continuity-links"])
 def test_the_generation_switch_is_links_marking_the_current_choice(
     client: FlaskClient, path: str
 ) -> None:
@@ -168,21 +222,6 @@ def test_a_page_past_the_end_is_a_404(client: FlaskClient) -> None:
     assert html.status_code == 404 and check_html(html.get_data(as_text=True)) == []
 
 
-class CountingStore:
-    """The real store, counting the queries that reach it."""
-
-    def __init__(self, store: EmbeddedStore) -> None:
-        self.store = store
-        self.queries = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-    def query(self, text: str, **kwargs: Any) -> Any:
-        self.queries += 1
-        return self.store.query(text, **kwargs)
-
-
 def test_landing_figures_are_computed_once_per_release(store: EmbeddedStore) -> None:
     counting = CountingStore(store)
     client = _app(counting, 100).test_client()
@@ -196,3 +235,36 @@ def test_landing_figures_are_computed_once_per_release(store: EmbeddedStore) -> 
     assert client.get("/clusters", headers=FRESH).status_code == 200
     assert counting.queries == after_first
     assert first.get_data() == second.get_data()
+
+
+def test_a_selection_is_counted_once_while_it_is_kept(
+    store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.web.home import browse
+
+    counted: list[str] = []
+    real = browse.facets
+
+    def counting(kind: str, *args: Any) -> Any:
+        counted.append(kind)
+        return real(kind, *args)
+
+    monkeypatch.setattr(browse, "facets", counting)
+    client = _app(store, 100).test_client()
+    first = client.get("/partnerships?sector=packaging", headers=FRESH)
+    again = client.get("/partnerships?sector=packaging", headers=FRESH)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("ESCP-Cache") != "hit"  # rendered again, from the kept counts
+    assert first.get_data() == again.get_data()
+    assert counted == ["partnerships"]
+    client.get("/partnerships?sector=packaging&generation=1", headers=FRESH)
+    client.get("/clusters?sector=packaging", headers=FRESH)
+    assert counted == ["partnerships", "partnerships", "clusters"]
+    # Bounded: with no room, every request counts again.
+    monkeypatch.setattr(browse, "BROWSED_BYTES", 0)
+    small = _app(store, 100)
+    for _ in range(2):
+        assert (
+            small.test_client().get("/clusters?sector=packaging", headers=FRESH).status_code == 200
+        )
+    assert counted[3:] == ["clusters", "clusters"]

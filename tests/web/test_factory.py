@@ -38,6 +38,7 @@ def test_health_reports_the_release(client: FlaskClient, store: EmbeddedStore) -
         "status": "ok",
         "release": store.info.release,
         "triples": store.info.triples,
+        "pages_warmed": False,  # test apps are not warmed (tests/conftest.py)
     }
 
 

@@ -280,7 +280,11 @@ def test_landing_second_generation_section_gives_its_coverage(
     values = re.findall(r"(\d+) (?:co-funded )?partnerships \(", _text(line))
     assert sorted(values) == sorted(r["v"] for r in stated)
     more = {a.get("href") for a in section.findall("p[@class='more']/a")}
-    assert more == {"/partnerships?generation=2", "/clusters?generation=2"}
+    assert more == {
+        "/partnerships?generation=2",
+        "/clusters?generation=2",
+        "/continuity-links?generation=2",
+    }
     continued = section.findall("ul[@class='continued']/li")
     links = _select(store, f"SELECT ?l WHERE {{ ?l a <{ESCP}ContinuityLink> }}")
     assert len(continued) == len(links)

@@ -86,6 +86,25 @@ class CountryItem:
     targeted_by: int = 0
 
 
+@dataclass(frozen=True)
+class Continued:
+    """A continuity link as a list shows it: its page, from, to, strength, later generation."""
+
+    link: Link
+    source: Link
+    target: Link
+    strength: Link | None
+    generation: Generation | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    """A target market that is not a country (ASEAN, Asia), with the partnerships naming it."""
+
+    link: Link
+    partnerships: int
+
+
 @dataclass
 class Overview:
     """The lists of one generation (or of all, ``generation`` None) and the bars of its charts."""
@@ -100,17 +119,10 @@ class Overview:
     by_evidence: list[Bar]
     memberships: int = 0
     member_countries: int = 0
-
-
-@dataclass(frozen=True)
-class Continued:
-    """A continuity link as a list shows it: its page, from, to, strength, later generation."""
-
-    link: Link
-    source: Link
-    target: Link
-    strength: Link | None
-    generation: Generation | None = None
+    #: The target markets that are not countries, most named first.
+    regions: list[Region] = field(default_factory=list)
+    #: The continuity links into this generation's partnerships (every link, for all).
+    continued: list[Continued] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,7 @@ def narrow(graph: Found, generation: Generation | None) -> Overview:
     for iri, c in countries.items():
         c.partnerships = len(partners_in.get(iri, ()))
     shown = [c for c in countries.values() if generation is None or c.clusters or c.targeted_by]
+    country_hrefs = {c.link.href for c in countries.values()}
     funding_counts = Counter(
         p.funding.label if p.funding else NOT_STATED for p in partnerships.values()
     )
@@ -208,6 +221,11 @@ def narrow(graph: Found, generation: Generation | None) -> Overview:
         ],
         memberships=sum(p.members for p in partnerships.values()),
         member_countries=len(member_countries),
+        regions=[
+            Region(m, n)
+            for m, n in sorted(market_counts.items(), key=lambda i: (-i[1], by_label(i[0])))
+            if m.href not in country_hrefs
+        ],
     )
 
 

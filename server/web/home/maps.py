@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from flask import Blueprint, render_template, request, url_for
@@ -20,7 +19,7 @@ from server.web.state import per_release
 
 from .browse import Choice, generation_choice
 from .landing import landing
-from .lists import CountryItem, Link, Overview, by_label
+from .lists import CountryItem, Overview
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +28,6 @@ release_pages(bp)
 
 CLUSTERS: Final = Unit("cluster organisation", "cluster organisations")
 PARTNERSHIPS: Final = Unit("partnership", "partnerships")
-
-
-@dataclass(frozen=True)
-class Region:
-    """A target market that is not a country (ASEAN, Asia), with the partnerships naming it."""
-
-    link: Link
-    partnerships: int
 
 
 @bp.get("/map")
@@ -57,7 +48,7 @@ def page() -> str:
         switch=switch,
         europe=europe_map(lists),
         world=world_map(lists),
-        regions=market_regions(lists),
+        regions=lists.regions,
     )
 
 
@@ -80,7 +71,7 @@ def europe_map(overview: Overview) -> Markup:
 def world_map(overview: Overview) -> Markup:
     """The world, each target-market country shaded by the partnerships naming it.
 
-    Cached as :func:`europe_map` is; the regions named as markets are :func:`market_regions`.
+    Cached as :func:`europe_map` is; the regions named as markets are the overview's ``regions``.
     """
     return _map(
         overview,
@@ -117,18 +108,6 @@ def _map(
             data_href=_csv(query, overview),
         ),
     )
-
-
-def market_regions(overview: Overview) -> list[Region]:
-    """The target markets that are not countries, most named first, with their partnerships."""
-    countries = {c.link.href for c in overview.countries}
-    counts: dict[Link, int] = {}
-    for partnership in overview.partnerships:
-        for market in set(partnership.markets):
-            if market.href not in countries:
-                counts[market] = counts.get(market, 0) + 1
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], by_label(item[0])))
-    return [Region(link, n) for link, n in ordered]
 
 
 def _number(overview: Overview) -> int | None:

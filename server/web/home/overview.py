@@ -145,11 +145,17 @@ def overview(backend: Backend, base: str, root: str = "") -> Lists:
         )
         for row in _rows(backend, _CONTINUITY, base)
     ]
+    continuity.sort(key=lambda c: (by_label(c.source), by_label(c.target)))
+    by_generation = {g.number: narrow(graph, g) for g in generations}
+    for g in generations:
+        by_generation[g.number].continued = [c for c in continuity if c.generation == g]
+    everything = narrow(graph, None)
+    everything.continued = continuity
     return Lists(
         generations=generations,
-        by_generation={g.number: narrow(graph, g) for g in generations},
-        everything=narrow(graph, None),
-        continuity=sorted(continuity, key=lambda c: (by_label(c.source), by_label(c.target))),
+        by_generation=by_generation,
+        everything=everything,
+        continuity=continuity,
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from server.web.freshness import release_pages
 from server.web.state import get_backend
+from server.web.warm import is_warm
 
 from .landing import figures_page, landing, page_size
-from .maps import europe_map, market_regions, world_map
+from .maps import europe_map, world_map
 from .network import network_figure
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,10 @@ def index() -> str:
         lists=found.lists,
         charts=found.charts,
         context=found.context,
-        continuity=found.every.continuity,
         limit=page_size(),
         europe=europe_map(found.lists),
         world=world_map(found.lists),
-        regions=market_regions(found.lists),
+        regions=found.lists.regions,
         network=network_figure(),
     )
 
@@ -48,7 +48,7 @@ def figures() -> str:
 
 @bp.get("/health")
 def health() -> Response:
-    """Report that the backend answers, and which release it serves."""
+    """Report that the backend answers, which release it serves, and whether it is warm."""
     backend = get_backend()
     result = backend.query("ASK { ?s ?p ?o }")
     ok = isinstance(result, ox.QueryBoolean) and bool(result)
@@ -57,6 +57,8 @@ def health() -> Response:
             "status": "ok" if ok else "empty",
             "release": backend.info.release,
             "triples": backend.info.triples,
+            # Whether this process has rendered the list pages ahead (server/web/warm.py).
+            "pages_warmed": is_warm(current_app),
         }
     )
     response.status_code = 200 if ok else 503

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, g, render_template
 from markupsafe import Markup
 
 from server.errors import NotFoundError
@@ -213,7 +213,10 @@ def _dataset_script() -> Markup:
 
 def _thing_script(iri: str, kind: str) -> Markup:
     state = get_state()
-    return jsonld.script(jsonld.thing(state.backend, iri, kind, state.base_iri))
+    # The page being rendered has fetched its document already (pages.views._serve).
+    known = g.get("document")
+    doc = known if known is not None and known.iri == iri else None
+    return jsonld.script(jsonld.thing(state.backend, iri, kind, state.base_iri, doc))
 
 
 def _day(facts: DatasetFacts) -> date | None:

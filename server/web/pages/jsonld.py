@@ -194,11 +194,17 @@ def countries(backend: Backend, base: str) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def thing(backend: Backend, iri: str, kind: str, base: str) -> dict[str, Any] | None:
-    """Return a partnership, cluster or country as schema.org, or None for other kinds."""
+def thing(
+    backend: Backend, iri: str, kind: str, base: str, doc: Document | None = None
+) -> dict[str, Any] | None:
+    """Return a partnership, cluster or country as schema.org, or None for other kinds.
+
+    ``doc`` is the IRI's document where the caller has it already; else it is fetched.
+    """
     if kind not in _TYPES:
         return None
-    doc = document(backend, iri, base)
+    if doc is None:
+        doc = document(backend, iri, base)
     own = ox.NamedNode(iri)
     data: dict[str, Any] = {"@context": CONTEXT, "@type": _TYPES[kind], "@id": iri}
     _put(data, "name", _literal(doc, own, RDFS.label))

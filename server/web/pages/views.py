@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     jsonify,
     render_template,
     request,
@@ -149,6 +150,7 @@ def _serve(path: str) -> Response:
     if not_modified(tag):
         return deref.finish(Response(status=304), target, offer, tag)
     doc = document(backend, target.iri, base)
+    g.document = doc  # the page's JSON-LD (pages.cite) describes the same IRI
     if offer.rdf is not None:
         return deref.finish(Response(doc.serialize(offer.rdf)), target, offer, tag)
     return deref.finish(Response(_html(doc, target)), target, offer, tag)

@@ -45,7 +45,7 @@ from server.web import metrics
 from server.web.cache import AnswerCache
 from server.web.freshness import CACHE_CONTROL, NO_STORE, entity_tag
 from server.web.negotiation import GRAPHS, SOLUTIONS, Offer, choose, requested_name
-from server.web.state import STATE, State
+from server.web.state import ANSWERS, STATE, State
 
 from . import service
 from .fairness import ClientBudgets
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 #: Where an app keeps its runner, and its answer cache (``swap.py`` drops the cache).
 RUNNER: Final = "escp4i.runner"
-ANSWERS: Final = "escp4i.answers"
 #: The result's row count and the endpoint's cap, on every answer with rows.
 ROWS_HEADER: Final = "ESCP-Result-Rows"
 MAX_ROWS_HEADER: Final = "ESCP-Max-Rows"
