@@ -59,7 +59,9 @@ def render_pages(app: Flask) -> list[str]:
             except Exception:  # noqa: BLE001
                 log.warning("warming %s for release %s failed", path, release, exc_info=True)
                 failed.append(path)
-    app.extensions[WARMED] = release
+    # A swap during the run leaves its marking to the run it started, which may end first.
+    if release == app.extensions[STATE].backend.info.release:
+        app.extensions[WARMED] = release
     log.info("release %s: pages warmed in %.1f s", release, time.monotonic() - started)
     return failed
 

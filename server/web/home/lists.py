@@ -127,12 +127,12 @@ class Overview:
 
 @dataclass(frozen=True)
 class Lists:
-    """Every generation's lists, those of all generations together, and the continuity links."""
+    """Every generation's lists, and those of all generations together (whose ``continued``
+    holds every continuity link)."""
 
     generations: list[Generation]
     by_generation: dict[int, Overview]
     everything: Overview
-    continuity: list[Continued]
 
     def of(self, number: int | None) -> Overview:
         """Return the lists of one generation by its number, or of all for None."""

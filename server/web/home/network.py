@@ -126,7 +126,9 @@ def _compute(found: Lists, number: int | None) -> Network:
         Edge(c.link.href, p.href, "membership") for c in lists.clusters for p in c.partnerships
     ]
     drawn = {p.link.href for p in lists.partnerships}
-    continuity = [c for c in found.continuity if c.source.href in drawn and c.target.href in drawn]
+    continuity = [
+        c for c in found.everything.continued if c.source.href in drawn and c.target.href in drawn
+    ]
     edges += [
         Edge(c.source.href, c.target.href, "continuity", c.link.href, _continued(c))
         for c in continuity

@@ -155,7 +155,6 @@ def overview(backend: Backend, base: str, root: str = "") -> Lists:
         generations=generations,
         by_generation=by_generation,
         everything=everything,
-        continuity=continuity,
     )
 
 
